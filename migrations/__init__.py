@@ -1,0 +1,1 @@
+"""The Alembic history of the whole database (ragkit's tables and the web application's)."""

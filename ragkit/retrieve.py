@@ -1,0 +1,189 @@
+"""Retrieval: dense (pgvector HNSW through ``PGVectorStore``), lexical (BM25) and their fusion.
+
+Every search is confined to one organization, and optionally to some of its documents.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from llama_index.core.vector_stores.types import (
+    FilterOperator,
+    MetadataFilter,
+    MetadataFilters,
+    VectorStoreQuery,
+)
+from llama_index.vector_stores.postgres import PGVectorStore
+from sqlalchemy.orm import Session
+
+from ragkit.schema import Chunk, Document
+
+# BM25 parameters (Robertson's usual values).
+BM25_K1 = 1.2
+BM25_B = 0.75
+
+BM25_SQL = """
+WITH query_terms AS (
+    SELECT DISTINCT lexeme AS term
+    FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+), corpus AS (
+    SELECT count(*)::float8 AS n, greatest(avg(term_count), 1)::float8 AS avgdl
+    FROM chunks WHERE organization_id = :organization
+), frequencies AS (
+    SELECT p.term, count(*)::float8 AS df
+    FROM chunk_terms p JOIN query_terms q ON q.term = p.term
+    WHERE p.organization_id = :organization
+    GROUP BY p.term
+)
+SELECT p.chunk_id,
+       sum(ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5))
+           * p.tf * (:k1 + 1)
+           / (p.tf + :k1 * (1 - :b + :b * p.doc_len / corpus.avgdl))) AS score
+FROM chunk_terms p
+JOIN frequencies f ON f.term = p.term
+CROSS JOIN corpus
+WHERE p.organization_id = :organization {document_filter}
+GROUP BY p.chunk_id
+ORDER BY score DESC
+LIMIT :limit
+"""
+
+
+@dataclass(frozen=True)
+class RetrievedChunk:
+    """A chunk found for a query, with its document and how it scored."""
+
+    chunk_id: uuid.UUID
+    document_id: uuid.UUID
+    title: str
+    source: str
+    page_number: int | None
+    section_title: str | None
+    content: str
+    start_char: int
+    end_char: int
+    score: float
+    dense_score: float | None = None
+    text_score: float | None = None
+
+
+Ranked = list[tuple[str, float]]
+
+
+def dense_search(
+    store: PGVectorStore,
+    query_embedding: Sequence[float],
+    organization: str,
+    limit: int,
+    document_ids: Sequence[uuid.UUID] | None = None,
+    ef_search: int = 100,
+) -> Ranked:
+    """Nearest chunks by cosine similarity (HNSW, searched until ``limit`` rows match)."""
+    filters: list[MetadataFilter | MetadataFilters] = [
+        MetadataFilter(key="organization_id", value=organization)
+    ]
+    if document_ids:
+        filters.append(
+            MetadataFilter(
+                key="ref_doc_id",
+                value=[str(document_id) for document_id in document_ids],
+                operator=FilterOperator.IN,
+            )
+        )
+    result = store.query(
+        VectorStoreQuery(
+            query_embedding=list(query_embedding),
+            similarity_top_k=limit,
+            filters=MetadataFilters(filters=filters),
+        ),
+        hnsw_ef_search=max(ef_search, limit),
+    )
+    return list(zip(result.ids or [], result.similarities or []))
+
+
+def text_search(
+    session: Session,
+    query: str,
+    organization: str,
+    limit: int,
+    document_ids: Sequence[uuid.UUID] | None = None,
+    text_search_config: str = "english",
+) -> Ranked:
+    """Chunks ranked by BM25 over stemmed terms; any query term may match."""
+    document_filter = "AND p.document_id = ANY(:document_ids)" if document_ids else ""
+    parameters: dict[str, object] = {
+        "config": text_search_config,
+        "query": query,
+        "organization": organization,
+        "limit": limit,
+        "k1": BM25_K1,
+        "b": BM25_B,
+    }
+    if document_ids:
+        parameters["document_ids"] = list(document_ids)
+    rows = session.execute(sa.text(BM25_SQL.format(document_filter=document_filter)), parameters)
+    return [(str(chunk_id), float(score)) for chunk_id, score in rows]
+
+
+def normalise(ranked: Ranked) -> dict[str, float]:
+    """Min-max scale scores to [0, 1] so that two lists can be added."""
+    if not ranked:
+        return {}
+    scores = [score for _, score in ranked]
+    low, high = min(scores), max(scores)
+    if high - low < 1e-12:
+        return {chunk_id: 1.0 for chunk_id, _ in ranked}
+    return {chunk_id: (score - low) / (high - low) for chunk_id, score in ranked}
+
+
+def fuse(dense: Ranked, text: Ranked, dense_weight: float) -> list[tuple[str, float]]:
+    """Weighted sum of min-max normalised scores (a chunk missing from a list scores 0 there)."""
+    dense_scores, text_scores = normalise(dense), normalise(text)
+    fused = {
+        chunk_id: dense_weight * dense_scores.get(chunk_id, 0.0)
+        + (1 - dense_weight) * text_scores.get(chunk_id, 0.0)
+        for chunk_id in dense_scores.keys() | text_scores.keys()
+    }
+    return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+
+def load_chunks(
+    session: Session,
+    ranked: Sequence[tuple[str, float]],
+    dense: Ranked,
+    text: Ranked,
+) -> list[RetrievedChunk]:
+    """The chunks behind ranked ids, in rank order, with their documents."""
+    ids = [uuid.UUID(chunk_id) for chunk_id, _ in ranked]
+    rows = session.execute(
+        sa.select(Chunk, Document.title, Document.source)
+        .join(Document, Document.id == Chunk.document_id)
+        .where(Chunk.id.in_(ids))
+    ).all()
+    by_id = {str(chunk.id): (chunk, title, source) for chunk, title, source in rows}
+    dense_scores, text_scores = dict(dense), dict(text)
+    found: list[RetrievedChunk] = []
+    for chunk_id, score in ranked:
+        if chunk_id not in by_id:
+            continue  # deleted between the search and this read
+        chunk, title, source = by_id[chunk_id]
+        found.append(
+            RetrievedChunk(
+                chunk_id=chunk.id,
+                document_id=chunk.document_id,
+                title=title,
+                source=source,
+                page_number=chunk.page_number,
+                section_title=chunk.section_title,
+                content=chunk.content,
+                start_char=chunk.start_char,
+                end_char=chunk.end_char,
+                score=score,
+                dense_score=dense_scores.get(chunk_id),
+                text_score=text_scores.get(chunk_id),
+            )
+        )
+    return found

@@ -1,0 +1,200 @@
+"""The knowledge-base tables, as SQLAlchemy 2.0 declarative models on one exported ``Base``.
+
+The web application builds its own models on the same ``Base`` so that one metadata, and one
+Alembic history in ``migrations/``, describes the whole database.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base shared by ragkit and the web application."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class DocumentStatus(enum.StrEnum):
+    """Where a document is in its processing."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    READY = "ready"
+    FAILED = "failed"
+
+
+class IndexStatus(enum.StrEnum):
+    """Life cycle of a vector-table generation."""
+
+    BUILDING = "building"
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+def _now() -> Mapped[datetime]:
+    return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+class Document(Base):
+    """One source file of an organization's knowledge base."""
+
+    __tablename__ = "documents"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('pending', 'processing', 'ready', 'failed')", name="status_valid"
+        ),
+        Index("ix_documents_organization_id_source", "organization_id", "source"),
+        Index("ix_documents_organization_id_content_hash", "organization_id", "content_hash"),
+        Index("ix_documents_organization_id_created_at", "organization_id", "created_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    title: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, server_default="", default="")
+    source: Mapped[str] = mapped_column(String(1024), nullable=False)
+    file_path: Mapped[str | None] = mapped_column(String(1024))
+    content_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    pipeline_signature: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(
+        String(20), nullable=False, server_default=DocumentStatus.PENDING.value
+    )
+    processing_error: Mapped[str | None] = mapped_column(Text)
+    chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    created_at: Mapped[datetime] = _now()
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+    chunks: Mapped[list[Chunk]] = relationship(
+        back_populates="document",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Chunk.chunk_index",
+    )
+
+
+class Chunk(Base):
+    """A passage of a document: the unit that is embedded, retrieved and cited."""
+
+    __tablename__ = "chunks"
+    __table_args__ = (UniqueConstraint("document_id", "chunk_index"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), nullable=False
+    )
+    organization_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    chunk_index: Mapped[int] = mapped_column(Integer, nullable=False)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
+    page_number: Mapped[int | None] = mapped_column(Integer)
+    section_title: Mapped[str | None] = mapped_column(String(500))
+    start_char: Mapped[int] = mapped_column(Integer, nullable=False)
+    end_char: Mapped[int] = mapped_column(Integer, nullable=False)
+    token_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    term_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    parent_chunk_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("chunks.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = _now()
+
+    document: Mapped[Document] = relationship(back_populates="chunks")
+
+
+class ChunkTerm(Base):
+    """Postings of the lexical index: how often each stemmed term occurs in a chunk.
+
+    Filled from PostgreSQL's own ``to_tsvector`` so that query and document terms are stemmed
+    alike; read by the BM25 ranking in :mod:`ragkit.retrieve`.
+    """
+
+    __tablename__ = "chunk_terms"
+    __table_args__ = (
+        Index("ix_chunk_terms_organization_id_term", "organization_id", "term"),
+        Index("ix_chunk_terms_document_id", "document_id"),
+    )
+
+    chunk_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("chunks.id", ondelete="CASCADE"), primary_key=True
+    )
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    organization_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), nullable=False)
+    tf: Mapped[int] = mapped_column(Integer, nullable=False)
+    doc_len: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
+class VectorIndex(Base):
+    """Registry of vector-table generations (one table per embedding model and dimension)."""
+
+    __tablename__ = "vector_indexes"
+    __table_args__ = (
+        CheckConstraint("status IN ('building', 'active', 'retired')", name="status_valid"),
+        Index(
+            "uq_vector_indexes_default",
+            "is_default",
+            unique=True,
+            postgresql_where=text("is_default"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(50), nullable=False, unique=True)
+    embed_model: Mapped[str] = mapped_column(String(300), nullable=False)
+    dimensions: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="active")
+    is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    created_at: Mapped[datetime] = _now()
+
+    @property
+    def table_name(self) -> str:
+        """The table LlamaIndex's ``PGVectorStore`` reads and writes (it prefixes ``data_``)."""
+        return f"data_{self.name}"
+
+
+class OrganizationIndex(Base):
+    """Which vector-table generation an organization's queries use."""
+
+    __tablename__ = "organization_indexes"
+
+    organization_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    vector_index_id: Mapped[int] = mapped_column(
+        ForeignKey("vector_indexes.id", ondelete="RESTRICT"), nullable=False
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
+
+    vector_index: Mapped[VectorIndex] = relationship()

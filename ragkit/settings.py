@@ -1,0 +1,128 @@
+"""One settings object for the library, read from the environment once and passed explicitly."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import platformdirs
+
+from ragkit.errors import ConfigurationError
+
+RetrievalMode = Literal["dense", "text", "hybrid"]
+RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "text", "hybrid")
+DEFAULT_EMBED_MODEL = "local:all-MiniLM-L6-v2"
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Configuration of a :class:`~ragkit.RagKit`.
+
+    Every field has an environment variable (see :data:`ENVIRONMENT`); build one with
+    :meth:`from_env` and adjust it with :meth:`replace`.
+    """
+
+    database_url: str | None = None
+    home: Path = dataclasses.field(
+        default_factory=lambda: Path(platformdirs.user_data_dir("ragkit"))
+    )
+    organization: str = "default"
+    embed_model: str = DEFAULT_EMBED_MODEL
+    embed_dim: int | None = None
+    embed_batch_size: int = 64
+    chunk_size: int = 200
+    chunk_overlap: int = 30
+    top_k: int = 5
+    retrieval_mode: RetrievalMode = "hybrid"
+    dense_weight: float = 0.5
+    candidate_k: int = 100
+    hnsw_ef_search: int = 100
+    text_search_config: str = "english"
+    abstain_threshold: float = 0.35
+    llm: str = ""
+    llm_model: str = ""
+    llm_base_url: str = ""
+    llm_api_key: str = ""
+    llm_timeout: float = 60.0
+
+    def __post_init__(self) -> None:
+        if self.retrieval_mode not in RETRIEVAL_MODES:
+            raise ConfigurationError(
+                f"retrieval mode must be one of {', '.join(RETRIEVAL_MODES)}, "
+                f"not {self.retrieval_mode!r}"
+            )
+        if self.chunk_size < 32:
+            raise ConfigurationError(
+                f"chunk size must be at least 32 tokens, not {self.chunk_size}"
+            )
+        if not 0 <= self.chunk_overlap < self.chunk_size:
+            raise ConfigurationError("chunk overlap must be >= 0 and smaller than the chunk size")
+        if self.top_k < 1 or self.candidate_k < 1:
+            raise ConfigurationError("top-k and candidate-k must be positive")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise ConfigurationError("dense weight must be between 0 and 1")
+        if self.llm not in ("", "openai", "openai-like", "ollama"):
+            raise ConfigurationError(
+                f"RAGKIT_LLM must be empty (extractive answers), 'openai-like' or 'ollama', "
+                f"not {self.llm!r}"
+            )
+        if self.llm and not self.llm_model:
+            raise ConfigurationError("RAGKIT_LLM is set, so RAGKIT_LLM_MODEL must name a model")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Read every setting from ``environ`` (default: ``os.environ``), then apply overrides."""
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for field_name, (variable, convert) in ENVIRONMENT.items():
+            raw = env.get(variable)
+            if raw is None or raw == "":
+                continue
+            try:
+                values[field_name] = convert(raw)
+            except ValueError as error:
+                raise ConfigurationError(f"{variable}={raw!r} is not valid: {error}") from error
+        if "llm_api_key" not in values and env.get("OPENAI_API_KEY"):
+            values["llm_api_key"] = env["OPENAI_API_KEY"]
+        values.update({key: value for key, value in overrides.items() if value is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with some fields changed."""
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def pipeline_signature(self) -> str:
+        """What decides a document's chunks: a change here means re-chunking."""
+        return f"chunk={self.chunk_size}/{self.chunk_overlap};tsconfig={self.text_search_config}"
+
+
+def _mode(raw: str) -> str:
+    return raw.strip().lower()
+
+
+ENVIRONMENT: dict[str, tuple[str, Any]] = {
+    "database_url": ("DATABASE_URL", str),
+    "home": ("RAGKIT_HOME", lambda raw: Path(raw).expanduser()),
+    "organization": ("RAGKIT_ORG", str),
+    "embed_model": ("RAGKIT_EMBED_MODEL", str),
+    "embed_dim": ("RAGKIT_EMBED_DIM", int),
+    "embed_batch_size": ("RAGKIT_EMBED_BATCH_SIZE", int),
+    "chunk_size": ("RAGKIT_CHUNK_SIZE", int),
+    "chunk_overlap": ("RAGKIT_CHUNK_OVERLAP", int),
+    "top_k": ("RAGKIT_TOP_K", int),
+    "retrieval_mode": ("RAGKIT_RETRIEVAL_MODE", _mode),
+    "dense_weight": ("RAGKIT_DENSE_WEIGHT", float),
+    "candidate_k": ("RAGKIT_CANDIDATE_K", int),
+    "hnsw_ef_search": ("RAGKIT_HNSW_EF_SEARCH", int),
+    "text_search_config": ("RAGKIT_TEXT_SEARCH_CONFIG", str),
+    "abstain_threshold": ("RAGKIT_ABSTAIN_THRESHOLD", float),
+    "llm": ("RAGKIT_LLM", _mode),
+    "llm_model": ("RAGKIT_LLM_MODEL", str),
+    "llm_base_url": ("RAGKIT_LLM_BASE_URL", str),
+    "llm_api_key": ("RAGKIT_LLM_API_KEY", str),
+    "llm_timeout": ("RAGKIT_LLM_TIMEOUT", float),
+}
