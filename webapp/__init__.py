@@ -1,0 +1,60 @@
+"""The ragkit REST API: ``create_app()`` builds it (``flask --app webapp run``)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from ragkit.migrate import MIGRATIONS_DIR
+from webapp import config, docs, errors
+from webapp.auth import tokens
+from webapp.extensions import api, cors, db, jwt, migrate, redis_client
+
+__all__ = ["create_app"]
+
+SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+
+
+def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the application: defaults, then the environment, then ``test_config``.
+
+    Args:
+        test_config: settings that win over the environment, e.g. ``DATABASE_URL`` or
+            ``RAGKIT_SETTINGS`` (a :class:`ragkit.Settings`). A ready ``RagKit`` can be put in
+            ``app.extensions["ragkit"]`` afterwards to share a loaded model.
+    """
+    app = Flask(__name__, instance_relative_config=True)
+    config.load(app.config, test_config)
+    app.config["MEDIA_ROOT"] = app.config["MEDIA_ROOT"] or os.path.join(app.instance_path, "media")
+    app.url_map.strict_slashes = False
+    register_extensions(app)
+    register_blueprints(app)
+    errors.init_app(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    import webapp.models  # noqa: F401 - the models must be in the metadata for `flask db`
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    jwt.init_app(app)
+    tokens.init_app(app)
+    redis_client.init_app(app)
+    cors.init_app(app, resources={r"/api/*": {"origins": config.cors_origins(app.config)}})
+    api.init_app(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
+
+
+def register_blueprints(app: Flask) -> None:
+    from webapp.auth.routes import blp as auth
+    from webapp.chat.routes import blp as chat
+    from webapp.documents.routes import blp as documents
+    from webapp.organizations.routes import blp as organizations
+    from webapp.widgets.routes import blp as widgets
+
+    for blueprint in (auth, organizations, documents, chat, widgets):
+        api.register_blueprint(blueprint)
+    app.register_blueprint(docs.blp)

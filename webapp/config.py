@@ -1,0 +1,101 @@
+"""Configuration of the web application: defaults, then the environment, then the caller's dict.
+
+``RAGKIT_ENV=production`` makes :func:`check_production` refuse default or missing secrets.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask import Config
+
+from ragkit import Settings
+from ragkit.database import normalise_url, start_embedded
+from webapp.errors import InsecureConfiguration
+
+DEVELOPMENT_SECRET = "development-only-secret-change-me"
+MEBIBYTE = 1024 * 1024
+# Room for the multipart envelope and the form fields around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
+
+DEFAULTS: dict[str, Any] = {
+    "RAGKIT_ENV": "development",
+    "SECRET_KEY": DEVELOPMENT_SECRET,
+    "JWT_SECRET_KEY": DEVELOPMENT_SECRET,
+    "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=15),
+    "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=30),
+    "JWT_TOKEN_LOCATION": ["headers"],
+    "DATABASE_URL": None,
+    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "MEDIA_ROOT": "instance/media",
+    "MAX_UPLOAD_MB": 20,
+    "CORS_ORIGINS": "",
+    "RAGKIT_SETTINGS": None,
+    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    "API_TITLE": "ragkit",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
+    "JSON_SORT_KEYS": False,
+}
+
+ENVIRONMENT: dict[str, Any] = {
+    "RAGKIT_ENV": str,
+    "SECRET_KEY": str,
+    "JWT_SECRET_KEY": str,
+    "DATABASE_URL": str,
+    "REDIS_URL": str,
+    "MEDIA_ROOT": str,
+    "MAX_UPLOAD_MB": float,
+    "CORS_ORIGINS": str,
+}
+
+
+def from_environment(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The settings the environment sets (empty variables count as unset)."""
+    return {
+        name: convert(environ[name]) for name, convert in ENVIRONMENT.items() if environ.get(name)
+    }
+
+
+def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
+    """Fill ``config``: defaults, then ``os.environ``, then ``overrides``; derive the rest."""
+    config.from_mapping(DEFAULTS)
+    config.from_mapping(from_environment(os.environ))
+    if overrides:
+        config.from_mapping(overrides)
+    check_production(config)
+    if config["RAGKIT_SETTINGS"] is None:
+        config["RAGKIT_SETTINGS"] = Settings.from_env()
+    config["DATABASE_URL"] = database_url(config)
+    config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
+
+
+def database_url(config: Config) -> str:
+    """``DATABASE_URL`` for psycopg 3, or the URL of ragkit's embedded server."""
+    raw = config["DATABASE_URL"]
+    url = normalise_url(raw) if raw else start_embedded(config["RAGKIT_SETTINGS"].home)
+    return url.render_as_string(hide_password=False)
+
+
+def check_production(config: Config) -> None:
+    """In production, refuse to start with a missing or development secret."""
+    if config["RAGKIT_ENV"] != "production":
+        return
+    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
+        if not config.get(name) or config[name] == DEVELOPMENT_SECRET:
+            raise InsecureConfiguration(
+                f"RAGKIT_ENV=production needs {name}: set it to a long random value"
+            )
+
+
+def cors_origins(config: Config) -> list[str]:
+    """The origins allowed to call the API from a browser (comma-separated in the config)."""
+    return [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]

@@ -1,0 +1,139 @@
+"""One JSON error shape for every failure: ``{"code", "status", "message", "errors"}``.
+
+``status`` is the HTTP status, ``code`` a stable machine-readable name (``not_found``,
+``token_expired``, ``duplicate_document``...), ``message`` a sentence for people and ``errors``
+the details (per-field validation messages, or ``{}``).
+"""
+
+from __future__ import annotations
+
+import logging
+from http import HTTPStatus
+from typing import Any
+
+import marshmallow as ma
+from flask import Flask, Response, jsonify
+from redis.exceptions import RedisError
+from werkzeug.exceptions import HTTPException
+
+from ragkit import (
+    AnswerError,
+    ConfigurationError,
+    DatabaseError,
+    DocumentNotFound,
+    DocumentReadError,
+    EmbeddingError,
+    IndexNotReady,
+    RagkitError,
+    UnsupportedFileType,
+)
+
+log = logging.getLogger(__name__)
+
+
+class WebappError(Exception):
+    """Root of the errors the web application raises on purpose."""
+
+
+class InsecureConfiguration(WebappError):
+    """The application would run in production with a default or missing secret."""
+
+
+class ErrorSchema(ma.Schema):
+    """The body of every error response."""
+
+    code = ma.fields.String(
+        required=True, metadata={"description": "Machine-readable error name, e.g. `not_found`."}
+    )
+    status = ma.fields.Integer(required=True, metadata={"description": "The HTTP status."})
+    message = ma.fields.String(required=True, metadata={"description": "What went wrong."})
+    errors = ma.fields.Dict(
+        required=True,
+        metadata={"description": "Details: validation messages per location and field."},
+    )
+    document_id = ma.fields.UUID(
+        metadata={"description": "Only on `duplicate_document`: the existing document."}
+    )
+
+
+RAGKIT_STATUSES: dict[type[RagkitError], int] = {
+    UnsupportedFileType: 415,
+    DocumentReadError: 422,
+    DocumentNotFound: 404,
+    ConfigurationError: 400,
+    IndexNotReady: 409,
+    EmbeddingError: 503,
+    AnswerError: 503,
+    DatabaseError: 503,
+}
+
+
+def code_for(status: int) -> str:
+    """``404`` -> ``not_found``."""
+    return HTTPStatus(status).phrase.lower().replace(" ", "_").replace("-", "_")
+
+
+def error_response(
+    status: int,
+    message: str,
+    *,
+    code: str | None = None,
+    errors: dict[str, Any] | None = None,
+    **extra: Any,
+) -> tuple[Response, int]:
+    """The JSON response of an error."""
+    body = {
+        "code": code or code_for(status),
+        "status": status,
+        "message": message,
+        "errors": errors or {},
+        **extra,
+    }
+    return jsonify(body), status
+
+
+def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
+    """Every HTTP error, including ``abort(...)`` with smorest's keyword arguments."""
+    status = error.code or 500
+    data = dict(getattr(error, "data", None) or {})
+    errors = data.pop("errors", None) or data.pop("messages", None)
+    headers = data.pop("headers", None) or {}
+    message = data.pop("message", None) or _describe(error, errors)
+    data.pop("exc", None)
+    data.pop("schema", None)
+    response, status = error_response(status, message, errors=errors, **data)
+    response.headers.update(headers)
+    return response, status
+
+
+def _describe(error: HTTPException, errors: Any) -> str:
+    if errors and error.code == 422:
+        return "The request is not valid: see errors."
+    if error.code == 413:
+        return "The request is larger than the upload limit."
+    return error.description or error.name
+
+
+def handle_ragkit_error(error: RagkitError) -> tuple[Response, int]:
+    status = next((code for kind, code in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)
+    if status >= 500:
+        log.error("ragkit failed: %s", error)
+    return error_response(status, str(error))
+
+
+def handle_redis_error(error: RedisError) -> tuple[Response, int]:
+    log.error("Redis is unavailable: %s", error)
+    return error_response(503, "The token store is unavailable; try again shortly.")
+
+
+def handle_unexpected(error: Exception) -> tuple[Response, int]:
+    log.exception("unhandled error", exc_info=error)
+    return error_response(500, "An unexpected error occurred.")
+
+
+def init_app(app: Flask) -> None:
+    """Register the handlers; call after the smorest ``Api`` so these replace its own."""
+    app.register_error_handler(HTTPException, handle_http_exception)
+    app.register_error_handler(RagkitError, handle_ragkit_error)
+    app.register_error_handler(RedisError, handle_redis_error)
+    app.register_error_handler(Exception, handle_unexpected)

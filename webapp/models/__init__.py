@@ -1,0 +1,20 @@
+"""The web application's tables, on ragkit's declarative base (one metadata for everything)."""
+
+from webapp.models.chat import Conversation, Feedback, Message, MessageCitation, MessageRole
+from webapp.models.documents import DocumentUpload
+from webapp.models.organizations import Organization, Role, User
+from webapp.models.widgets import WidgetConfiguration, new_public_key
+
+__all__ = [
+    "Conversation",
+    "DocumentUpload",
+    "Feedback",
+    "Message",
+    "MessageCitation",
+    "MessageRole",
+    "Organization",
+    "Role",
+    "User",
+    "WidgetConfiguration",
+    "new_public_key",
+]

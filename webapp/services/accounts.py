@@ -1,0 +1,74 @@
+"""Organizations and their users: sign-up, sign-in, invitations."""
+
+from __future__ import annotations
+
+import secrets
+
+from flask_smorest import abort
+
+from webapp.auth.passwords import hash_password, verify_password
+from webapp.extensions import db
+from webapp.models import Organization, Role, User
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def find_user(email: str) -> User | None:
+    return db.session.execute(
+        db.select(User).where(User.email == normalise_email(email))
+    ).scalar_one_or_none()
+
+
+def ensure_email_free(email: str) -> None:
+    if find_user(email) is not None:
+        abort(409, code="email_taken", message=f"An account already uses {email}.")
+
+
+def register(email: str, password: str, organization_name: str) -> User:
+    """A new organization, owned by a new user."""
+    ensure_email_free(email)
+    organization = Organization(name=organization_name.strip())
+    user = User(
+        email=normalise_email(email),
+        password_hash=hash_password(password),
+        organization=organization,
+        role=Role.OWNER.value,
+    )
+    db.session.add_all([organization, user])
+    db.session.commit()
+    return user
+
+
+def authenticate(email: str, password: str) -> User:
+    """The user with these credentials; 401 otherwise (without saying which part was wrong)."""
+    user = find_user(email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        abort(401, code="invalid_credentials", message="Wrong e-mail or password.")
+    return user
+
+
+def invite(
+    organization: Organization, email: str, role: str, password: str | None
+) -> tuple[User, str | None]:
+    """Add a user to ``organization``; returns the temporary password if one was generated."""
+    ensure_email_free(email)
+    temporary = None if password else secrets.token_urlsafe(12)
+    user = User(
+        email=normalise_email(email),
+        password_hash=hash_password(password or temporary or ""),
+        organization=organization,
+        role=role,
+    )
+    db.session.add(user)
+    db.session.commit()
+    return user, temporary
+
+
+def remove_member(organization: Organization, member: User, by: User) -> None:
+    """Remove a member; owners cannot remove themselves (the organization keeps an owner)."""
+    if member.id == by.id:
+        abort(409, code="cannot_remove_self", message="You cannot remove yourself.")
+    db.session.delete(member)
+    db.session.commit()

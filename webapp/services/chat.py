@@ -1,0 +1,227 @@
+"""Conversations: questions stored, answered by ragkit from the organization's documents."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import abort
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import selectinload
+
+from ragkit import Answer, RetrievedChunk, Turn
+from webapp.extensions import db
+from webapp.models import Conversation, Feedback, Message, MessageCitation, MessageRole, User
+from webapp.services.documents import Page
+from webapp.services.knowledge import knowledge_base
+
+log = logging.getLogger(__name__)
+HISTORY_TURNS = 10
+TITLE_LENGTH = 80
+
+
+@dataclass(frozen=True)
+class Question:
+    """A user message and how to search for its answer."""
+
+    content: str
+    top_k: int | None = None
+    mode: str | None = None
+    document_ids: list[uuid.UUID] = field(default_factory=list)
+
+    def options(self) -> dict[str, Any]:
+        return {"top_k": self.top_k, "mode": self.mode, "document_ids": self.document_ids or None}
+
+
+def visible_conversations(user: User) -> sa.Select:
+    """Owners see the organization's conversations; members see their own."""
+    query = db.select(Conversation).where(Conversation.organization_id == user.organization_id)
+    if not user.is_owner:
+        query = query.where(Conversation.user_id == user.id)
+    return query
+
+
+def find_conversation(user: User, conversation_id: uuid.UUID) -> Conversation:
+    conversation = db.session.execute(
+        visible_conversations(user).where(Conversation.id == conversation_id)
+    ).scalar_one_or_none()
+    if conversation is None:
+        abort(404, message=f"No conversation {conversation_id}.")
+    return conversation
+
+
+def list_conversations(user: User, page: int, per_page: int) -> Page:
+    query = visible_conversations(user)
+    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
+    items = db.session.execute(
+        query.order_by(Conversation.updated_at.desc(), Conversation.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).scalars()
+    return Page(list(items), total or 0, page, per_page)
+
+
+def start_conversation(user: User, title: str) -> Conversation:
+    conversation = Conversation(
+        organization_id=user.organization_id, user_id=user.id, title=title.strip()
+    )
+    db.session.add(conversation)
+    db.session.commit()
+    return conversation
+
+
+def rename(conversation: Conversation, title: str) -> Conversation:
+    conversation.title = title.strip()
+    db.session.commit()
+    return conversation
+
+
+def delete_conversation(conversation: Conversation) -> None:
+    db.session.delete(conversation)
+    db.session.commit()
+
+
+def messages(conversation: Conversation) -> list[Message]:
+    return list(
+        db.session.execute(
+            db.select(Message)
+            .where(Message.conversation_id == conversation.id)
+            .options(selectinload(Message.citations))
+            .order_by(Message.created_at, Message.id)
+        ).scalars()
+    )
+
+
+def history(conversation: Conversation) -> list[Turn]:
+    """The last turns before the new question, oldest first, for follow-up questions."""
+    recent = db.session.execute(
+        db.select(Message)
+        .where(
+            Message.conversation_id == conversation.id,
+            Message.role.in_([MessageRole.USER.value, MessageRole.ASSISTANT.value]),
+        )
+        .order_by(Message.created_at.desc(), Message.id.desc())
+        .limit(HISTORY_TURNS)
+    ).scalars()
+    return [Turn(message.role, message.content) for message in reversed(list(recent))]
+
+
+def add_question(conversation: Conversation, question: Question) -> tuple[Message, list[Turn]]:
+    """Store the user's message; returns it with the history that precedes it."""
+    turns = history(conversation)
+    message = Message(
+        conversation=conversation, role=MessageRole.USER.value, content=question.content
+    )
+    if not conversation.title:
+        conversation.title = question.content[:TITLE_LENGTH]
+    conversation.updated_at = sa.func.now()
+    db.session.add(message)
+    db.session.commit()
+    return message, turns
+
+
+def ask(conversation: Conversation, question: Question) -> tuple[Message, Message]:
+    """Store the question, answer it from the organization's documents, store the answer."""
+    organization = str(conversation.organization_id)
+    asked, turns = add_question(conversation, question)
+    answer = knowledge_base().ask(
+        question.content, organization, history=turns, **question.options()
+    )
+    return asked, add_answer(conversation, answer)
+
+
+def add_answer(conversation: Conversation, answer: Answer) -> Message:
+    message = Message(
+        conversation=conversation,
+        role=MessageRole.ASSISTANT.value,
+        content=answer.text,
+        response_time=answer.elapsed,
+        llm_model=answer.model,
+        abstained=answer.abstained,
+        citations=[
+            MessageCitation(
+                rank=citation.n,
+                chunk_id=citation.chunk_id,
+                document_id=citation.document_id,
+                score=round(citation.score, 4),
+                quote=citation.quote,
+                document_title=citation.title,
+                source=citation.source,
+                page_number=citation.page,
+                section_title=citation.section,
+            )
+            for citation in answer.citations
+        ],
+    )
+    db.session.add(message)
+    db.session.commit()
+    return message
+
+
+def stream(
+    conversation: Conversation, turns: list[Turn], question: Question
+) -> Iterator[tuple[str, Any]]:
+    """Answer as it is produced, as ``(event, data)`` pairs.
+
+    ``citations`` with the retrieved passages, ``delta`` with each piece of text, then ``done``
+    with the stored assistant :class:`Message`.
+    """
+    items = knowledge_base().stream(
+        question.content, str(conversation.organization_id), history=turns, **question.options()
+    )
+    for item in items:
+        if isinstance(item, list):
+            yield (
+                "citations",
+                {"citations": [passage(rank, chunk) for rank, chunk in enumerate(item, 1)]},
+            )
+        elif isinstance(item, str):
+            yield "delta", {"text": item}
+        else:
+            yield "done", add_answer(conversation, item)
+
+
+def passage(rank: int, chunk: RetrievedChunk) -> dict[str, Any]:
+    """A retrieved chunk in the shape of a citation (``n`` is its retrieval rank)."""
+    return {
+        "n": rank,
+        "chunk_id": str(chunk.chunk_id),
+        "document_id": str(chunk.document_id),
+        "title": chunk.title,
+        "source": chunk.source,
+        "page": chunk.page_number,
+        "section": chunk.section_title,
+        "quote": chunk.content,
+        "score": round(chunk.score, 4),
+    }
+
+
+def find_message(user: User, message_id: uuid.UUID) -> Message:
+    conversations = visible_conversations(user).subquery()
+    message = db.session.execute(
+        db.select(Message)
+        .join(conversations, conversations.c.id == Message.conversation_id)
+        .where(Message.id == message_id)
+    ).scalar_one_or_none()
+    if message is None:
+        abort(404, message=f"No message {message_id}.")
+    return message
+
+
+def give_feedback(message: Message, user: User, rating: int, comment: str) -> Feedback:
+    """Record the user's rating of an answer; rating again replaces the earlier one."""
+    if message.role != MessageRole.ASSISTANT.value:
+        abort(422, code="not_an_answer", message="Feedback is for assistant messages only.")
+    values = {"message_id": message.id, "user_id": user.id, "rating": rating, "comment": comment}
+    statement = insert(Feedback).values(id=uuid.uuid4(), **values)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Feedback.message_id, Feedback.user_id],
+        set_={"rating": rating, "comment": comment, "updated_at": sa.func.now()},
+    ).returning(Feedback.id)
+    feedback_id = db.session.execute(statement).scalar_one()
+    db.session.commit()
+    return db.session.get_one(Feedback, feedback_id)

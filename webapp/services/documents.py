@@ -1,0 +1,207 @@
+"""Documents of an organization: uploads stored on disk, rows in ragkit's ``documents`` table."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path, PureWindowsPath
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_smorest import abort
+from werkzeug.datastructures import FileStorage
+
+from ragkit import Chunk, Document, DocumentStatus
+from ragkit.readers import (
+    CSV,
+    DOCX,
+    HTML,
+    MARKDOWN,
+    PDF,
+    TEXT,
+    detect_content_type,
+)
+from webapp.extensions import db
+from webapp.models import DocumentUpload, Organization, User
+from webapp.services.knowledge import knowledge_base
+from webapp.services.processing import enqueue_processing
+
+EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", CSV: ".csv", TEXT: ".txt"}
+
+
+@dataclass(frozen=True)
+class UploadedDocument:
+    """A document with its upload fields (``upload`` is None for files ingested by the CLI)."""
+
+    document: Document
+    upload: DocumentUpload | None
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+
+def upload(
+    organization: Organization, user: User, file: FileStorage, title: str | None, description: str
+) -> UploadedDocument:
+    """Store an uploaded file, record it as a ``pending`` document and start its processing."""
+    filename = display_name(file.filename)
+    data = read_upload(file)
+    content_type = detect_content_type(data, filename)
+    digest = hashlib.sha256(data).hexdigest()
+    reject_duplicate(organization, digest)
+    document_id = uuid.uuid4()
+    path = store_file(organization, document_id, EXTENSIONS[content_type], data)
+    document = Document(
+        id=document_id,
+        organization_id=organization.namespace,
+        title=title or Path(filename).stem or filename,
+        description=description,
+        source=filename,
+        file_path=str(path),
+        content_type=content_type,
+        file_size=len(data),
+        content_hash=digest,
+        status=DocumentStatus.PENDING.value,
+    )
+    record = DocumentUpload(
+        document=document,
+        organization_id=organization.id,
+        uploaded_by_id=user.id,
+        original_filename=filename,
+    )
+    db.session.add_all([document, record])
+    db.session.commit()
+    enqueue_processing(document_id)
+    return UploadedDocument(document, record)
+
+
+def display_name(filename: str | None) -> str:
+    """The client's file name without any directory part, for display and downloads only."""
+    name = PureWindowsPath(filename or "").name.strip()
+    return name[-255:] or "upload"
+
+
+def read_upload(file: FileStorage) -> bytes:
+    limit = int(current_app.config["MAX_UPLOAD_MB"] * 1024 * 1024)
+    data = file.stream.read(limit + 1)
+    if len(data) > limit:
+        abort(413, message=f"The file is larger than {current_app.config['MAX_UPLOAD_MB']} MB.")
+    if not data:
+        abort(422, message="The file is empty.", errors={"files": {"file": ["Empty file."]}})
+    return data
+
+
+def reject_duplicate(organization: Organization, digest: str) -> None:
+    existing = db.session.execute(
+        db.select(Document.id).where(
+            Document.organization_id == organization.namespace, Document.content_hash == digest
+        )
+    ).scalar()
+    if existing is not None:
+        abort(
+            409,
+            code="duplicate_document",
+            message=f"This file is already uploaded as document {existing}.",
+            document_id=str(existing),
+        )
+
+
+def store_file(
+    organization: Organization, document_id: uuid.UUID, suffix: str, data: bytes
+) -> Path:
+    """Write the bytes under ``MEDIA_ROOT/<organization id>/<document id><suffix>``."""
+    folder = Path(current_app.config["MEDIA_ROOT"]).resolve() / str(organization.id)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{document_id}{suffix}"
+    path.write_bytes(data)
+    return path
+
+
+def _scoped(organization: Organization) -> sa.Select:
+    return (
+        db.select(Document, DocumentUpload)
+        .outerjoin(DocumentUpload, DocumentUpload.document_id == Document.id)
+        .where(Document.organization_id == organization.namespace)
+    )
+
+
+def find(organization: Organization, document_id: uuid.UUID) -> UploadedDocument:
+    """The organization's document, or 404 (also when it belongs to another organization)."""
+    row = db.session.execute(_scoped(organization).where(Document.id == document_id)).first()
+    if row is None:
+        abort(404, message=f"No document {document_id} in your organization.")
+    return UploadedDocument(*row)
+
+
+def search(
+    organization: Organization, status: str | None, title: str | None, page: int, per_page: int
+) -> Page:
+    """A page of the organization's documents, newest first."""
+    query = _scoped(organization)
+    if status:
+        query = query.where(Document.status == status)
+    if title:
+        query = query.where(Document.title.ilike(f"%{escape_like(title)}%", escape="\\"))
+    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
+    rows = db.session.execute(
+        query.order_by(Document.created_at.desc(), Document.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page([UploadedDocument(*row) for row in rows], total or 0, page, per_page)
+
+
+def escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def chunks(document: Document, page: int, per_page: int) -> Page:
+    query = db.select(Chunk).where(Chunk.document_id == document.id)
+    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
+    items = db.session.execute(
+        query.order_by(Chunk.chunk_index).limit(per_page).offset((page - 1) * per_page)
+    ).scalars()
+    return Page(list(items), total or 0, page, per_page)
+
+
+def update(found: UploadedDocument, changes: dict[str, str]) -> UploadedDocument:
+    for field, value in changes.items():
+        setattr(found.document, field, value)
+    db.session.commit()
+    return found
+
+
+def delete(organization: Organization, document: Document) -> None:
+    """Delete the document's chunks, vectors, row and stored file."""
+    path = Path(document.file_path) if document.file_path else None
+    document_id = document.id
+    db.session.rollback()  # release this session's connection before ragkit locks the row
+    knowledge_base().delete_document(document_id, organization.namespace)
+    if path is not None and is_media(path):
+        path.unlink(missing_ok=True)
+
+
+def is_media(path: Path) -> bool:
+    """Only files under ``MEDIA_ROOT`` are ours to delete (the CLI ingests files in place)."""
+    return path.resolve().is_relative_to(Path(current_app.config["MEDIA_ROOT"]).resolve())
+
+
+def stored_file(document: Document) -> Path:
+    path = Path(document.file_path) if document.file_path else None
+    if path is None or not path.is_file():
+        abort(404, message="The original file of this document is no longer stored.")
+    return path
+
+
+def reprocess(found: UploadedDocument) -> UploadedDocument:
+    """Chunk and embed the document again from its stored file."""
+    document_id = found.document.id
+    db.session.commit()  # expires the rows, so the response shows the outcome
+    enqueue_processing(document_id, force=True)
+    return found
