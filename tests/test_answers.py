@@ -1,0 +1,123 @@
+"""Answers with citations from the extractive answerer, on the example documents."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ragkit import ABSTENTION, RagKit, Turn
+from ragkit.answer import split_sentences
+
+
+@pytest.mark.parametrize(
+    ("question", "expected", "source", "page"),
+    [
+        ("How long is the password reset link valid?", "30 minutes", "faq.md", None),
+        ("What does error E-1042 mean?", "edited on two devices", "troubleshooting.pdf", 2),
+        (
+            "How do I clear the local cache on the desktop app?",
+            "Clear local cache",
+            "troubleshooting.pdf",
+            3,
+        ),
+        ("How many members can a Free workspace have?", "5", None, None),
+    ],
+)
+def test_answers_quote_and_cite_the_passage_that_holds_the_fact(
+    kit: RagKit,
+    support_org: str,
+    question: str,
+    expected: str,
+    source: str | None,
+    page: int | None,
+) -> None:
+    answer = kit.ask(question, support_org)
+    assert not answer.abstained
+    assert expected in answer.text
+    supporting = [c for c in answer.citations if expected in c.quote]
+    assert supporting, answer.citations
+    if source:
+        assert any(Path(c.source).name == source for c in supporting)
+    if page:
+        assert any(c.page == page for c in supporting)
+
+
+def test_citations_point_at_the_chunk_that_holds_the_quoted_text(
+    kit: RagKit, support_org: str
+) -> None:
+    from ragkit.schema import Chunk
+
+    answer = kit.ask("What is the refund window for annual plans?", support_org)
+    assert answer.citations
+    with kit.database.sessions() as session:
+        for citation in answer.citations:
+            chunk = session.get(Chunk, citation.chunk_id)
+            assert chunk is not None and chunk.document_id == citation.document_id
+            assert citation.quote in chunk.content
+            assert f"[{citation.n}]" in answer.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What is the capital of France?",
+        "How do I bake sourdough bread?",
+        "Who won the 1998 football world cup?",
+    ],
+)
+def test_off_topic_questions_are_answered_with_an_abstention(
+    kit: RagKit, support_org: str, question: str
+) -> None:
+    answer = kit.ask(question, support_org)
+    assert answer.abstained
+    assert answer.text == ABSTENTION
+    assert answer.citations == []
+
+
+def test_an_empty_knowledge_base_abstains(kit: RagKit, organization: str) -> None:
+    answer = kit.ask("How do I reset my password?", organization)
+    assert answer.abstained and answer.citations == []
+
+
+def test_a_follow_up_is_searched_with_the_previous_question(kit: RagKit, support_org: str) -> None:
+    history = [
+        Turn("user", "How do I fix the sync conflict error E-1042?"),
+        Turn("assistant", "Open the note and click Resolve conflict [1]."),
+    ]
+    answer = kit.ask("Which app version do I need for that?", support_org, history=history)
+    assert "E-1042" in answer.search_query
+    assert not answer.abstained
+
+
+def test_json_shape_of_an_answer(kit: RagKit, support_org: str) -> None:
+    data = kit.ask("Where are the log files on macOS?", support_org).to_json()
+    assert set(data) == {"answer", "abstained", "citations"}
+    assert set(data["citations"][0]) == {
+        "n",
+        "chunk_id",
+        "document_id",
+        "title",
+        "source",
+        "page",
+        "section",
+        "quote",
+        "score",
+    }
+
+
+def test_streaming_yields_chunks_then_text_then_the_answer(kit: RagKit, support_org: str) -> None:
+    items = list(kit.stream("How long is the password reset link valid?", support_org))
+    assert isinstance(items[0], list) and items[0]
+    text = "".join(item for item in items[1:-1] if isinstance(item, str))
+    assert text == items[-1].text
+
+
+def test_sentences_keep_lists_with_their_introduction() -> None:
+    text = "Plans differ:\n- Free: 5 members\n- Pro: 10 members\n\nVersion 3.6.0 adds sync. Done!"
+    sentences = [text[start:end] for start, end in split_sentences(text)]
+    assert sentences == [
+        "Plans differ:\n- Free: 5 members\n- Pro: 10 members",
+        "Version 3.6.0 adds sync.",
+        "Done!",
+    ]

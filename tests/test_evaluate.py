@@ -1,0 +1,71 @@
+"""Retrieval metrics, checked on hand-worked examples, and the BEIR loader."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from ragkit.evaluate import (
+    load_dataset,
+    mrr_at,
+    ndcg_at,
+    percentile,
+    recall_at,
+    score_run,
+)
+
+
+def test_ndcg_on_a_hand_worked_example() -> None:
+    # Relevant: d1 (gain 2) and d3 (gain 1). Ranking puts d3 first, d1 third.
+    # DCG = 1/log2(2) + 2/log2(4) = 1 + 1 = 2; IDCG = 2/log2(2) + 1/log2(3) = 2.6309
+    value = ndcg_at(["d3", "d2", "d1"], {"d1": 2, "d3": 1}, 10)
+    assert value == pytest.approx(2 / (2 + 1 / math.log2(3)))
+
+
+def test_ndcg_is_one_for_the_ideal_ranking_and_zero_without_hits() -> None:
+    assert ndcg_at(["a", "b"], {"a": 1, "b": 1}, 10) == pytest.approx(1.0)
+    assert ndcg_at(["x", "y"], {"a": 1}, 10) == 0.0
+    assert ndcg_at(["x"] * 10 + ["a"], {"a": 1}, 10) == 0.0
+
+
+def test_recall_and_mrr_on_a_hand_worked_example() -> None:
+    ranking = ["x", "a", "y", "b"]
+    judged = {"a": 1, "b": 1, "c": 1, "n": 0}
+    assert recall_at(ranking, judged, 2) == pytest.approx(1 / 3)
+    assert recall_at(ranking, judged, 100) == pytest.approx(2 / 3)
+    assert mrr_at(ranking, judged, 10) == pytest.approx(0.5)
+    assert mrr_at(ranking, judged, 1) == 0.0
+
+
+def test_mean_scores_count_queries_without_results_as_zero() -> None:
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    scores = score_run(qrels, {"q1": ["a"]})
+    assert scores["ndcg@10"] == pytest.approx(0.5)
+    assert scores["mrr@10"] == pytest.approx(0.5)
+
+
+def test_percentile_interpolates_like_numpy() -> None:
+    assert percentile([1, 2, 3, 4], 0.5) == pytest.approx(2.5)
+    assert percentile([10.0], 0.95) == 10.0
+
+
+def test_a_beir_folder_is_loaded_with_only_judged_queries(tmp_path: Path) -> None:
+    with gzip.open(tmp_path / "corpus.jsonl.gz", "wt") as corpus:
+        for doc_id in ("1", "2"):
+            corpus.write(json.dumps({"_id": doc_id, "title": "T", "text": f"text {doc_id}"}) + "\n")
+    (tmp_path / "queries.jsonl").write_text(
+        json.dumps({"_id": "q1", "text": "first"})
+        + "\n"
+        + json.dumps({"_id": "q2", "text": "unjudged"})
+        + "\n"
+    )
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\t2\t1\n")
+    dataset = load_dataset(tmp_path, "test")
+    assert dataset.queries == {"q1": "first"}
+    assert dataset.qrels == {"q1": {"2": 1}}
+    assert dataset.corpus["1"] == ("T", "text 1")

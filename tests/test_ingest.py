@@ -1,0 +1,192 @@
+"""Ingestion into the real database: idempotence, replacement, deletion, failures."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from ragkit import RagKit, Settings
+from ragkit.chunking import make_splitter
+from ragkit.errors import ConfigurationError
+from ragkit.index import active_index
+from ragkit.schema import Chunk, ChunkTerm, Document
+
+
+def vector_count(kit: RagKit, organization: str) -> int:
+    with kit.database.sessions() as session:
+        index = active_index(session, organization)
+        return session.execute(
+            sa.text(
+                f"SELECT count(*) FROM {index.table_name} "
+                "WHERE metadata_->>'organization_id' = :organization"
+            ),
+            {"organization": organization},
+        ).scalar_one()
+
+
+def chunk_rows(kit: RagKit, organization: str) -> list[Chunk]:
+    with kit.database.sessions() as session:
+        return list(session.scalars(sa.select(Chunk).where(Chunk.organization_id == organization)))
+
+
+def test_ingesting_a_folder_stores_every_supported_file(
+    kit: RagKit, organization: str, example_docs: Path
+) -> None:
+    report = kit.ingest_path(example_docs, organization=organization)
+    summary = report.to_json()
+    assert summary["files"] == 6
+    assert summary["documents_added"] == 6
+    assert summary["failed"] == []
+    assert summary["chunks_added"] == len(chunk_rows(kit, organization))
+    assert vector_count(kit, organization) == summary["chunks_added"]
+    status = kit.status(organization)
+    assert (status.documents, status.chunks) == (6, summary["chunks_added"])
+    assert (status.embed_model, status.dimensions) == ("local:all-MiniLM-L6-v2", 384)
+
+
+def test_reingesting_unchanged_files_adds_no_chunks(
+    kit: RagKit, organization: str, example_docs: Path
+) -> None:
+    kit.ingest_path(example_docs, organization=organization)
+    before = {chunk.id for chunk in chunk_rows(kit, organization)}
+    summary = kit.ingest_path(example_docs, organization=organization).to_json()
+    assert summary["documents_unchanged"] == 6
+    assert summary["chunks_added"] == 0
+    assert {chunk.id for chunk in chunk_rows(kit, organization)} == before
+
+
+def test_chunks_keep_page_section_and_their_span_in_the_source(
+    kit: RagKit, organization: str, example_docs: Path
+) -> None:
+    kit.ingest_path(
+        example_docs / "troubleshooting.pdf", example_docs / "faq.md", organization=organization
+    )
+    chunks = chunk_rows(kit, organization)
+    pages = {chunk.page_number for chunk in chunks if "E-1042" in chunk.content}
+    assert 2 in pages
+    sections = {chunk.section_title for chunk in chunks if "30 minutes" in chunk.content}
+    assert "Resetting your password" in sections
+    faq = (example_docs / "faq.md").read_text()
+    with kit.database.sessions() as session:
+        faq_id = session.scalars(
+            sa.select(Document.id).where(
+                Document.organization_id == organization, Document.source.like("%faq.md")
+            )
+        ).one()
+    for chunk in (c for c in chunks if c.document_id == faq_id):
+        assert faq[chunk.start_char : chunk.end_char].strip() == chunk.content.strip()
+    indexes = sorted(c.chunk_index for c in chunks if c.document_id == faq_id)
+    assert indexes == list(range(len(indexes)))
+
+
+def test_chunks_fit_the_embedding_window(kit: RagKit, organization: str, workdir: Path) -> None:
+    long_text = " ".join(f"Sentence number {i} talks about sync settings." for i in range(400))
+    (workdir / "long.txt").write_text(long_text)
+    kit.ingest_path(workdir, organization=organization)
+    chunks = chunk_rows(kit, organization)
+    assert len(chunks) > 5
+    assert max(chunk.token_count for chunk in chunks) <= kit.settings.chunk_size
+    assert all(kit.model.count_tokens(chunk.content) <= 254 for chunk in chunks)
+
+
+def test_a_chunk_size_larger_than_the_model_window_is_refused(kit: RagKit) -> None:
+    with pytest.raises(ConfigurationError, match="window"):
+        make_splitter(400, 20, kit.model.tokenizer, kit.model.max_tokens)
+
+
+def test_a_changed_file_replaces_its_chunks_and_vectors(
+    kit: RagKit, organization: str, workdir: Path
+) -> None:
+    notes = workdir / "notes.md"
+    notes.write_text("# Shipping\nOrders ship within 2 business days from Lisbon.\n")
+    kit.ingest_path(workdir, organization=organization)
+    notes.write_text("# Shipping\nOrders ship within 5 business days from Porto.\n")
+    summary = kit.ingest_path(workdir, organization=organization).to_json()
+    assert summary["documents_updated"] == 1
+    contents = [chunk.content for chunk in chunk_rows(kit, organization)]
+    assert len(contents) == 1 and "Porto" in contents[0]
+    assert vector_count(kit, organization) == 1
+    found = kit.retrieve("Where do orders ship from?", organization, mode="text")
+    assert [chunk.content for chunk in found] == contents
+
+
+def test_unchanged_chunks_of_an_edited_file_are_not_embedded_again(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sections = [
+        f"# Topic {i}\nParagraph {i} explains feature number {i} in detail." for i in range(6)
+    ]
+    guide = workdir / "guide.md"
+    guide.write_text("\n\n".join(sections))
+    kit.ingest_path(workdir, organization=organization)
+    sections[3] = "# Topic 3\nParagraph 3 now explains something completely different."
+    guide.write_text("\n\n".join(sections))
+    embedded: list[str] = []
+    original = kit.model.embed_texts
+
+    def counting(texts: list[str]) -> list[list[float]]:
+        embedded.extend(texts)
+        return original(texts)
+
+    monkeypatch.setattr(kit.model, "embed_texts", counting)
+    kit.ingest_path(workdir, organization=organization)
+    assert len(embedded) == 1 and "completely different" in embedded[0]
+    assert len(chunk_rows(kit, organization)) == 6
+
+
+def test_deleting_a_document_removes_chunks_postings_and_vectors(
+    kit: RagKit, organization: str, example_docs: Path
+) -> None:
+    result = kit.ingest_file(example_docs / "faq.md", organization)
+    assert result.document_id is not None
+    kit.delete_document(result.document_id, organization)
+    assert chunk_rows(kit, organization) == []
+    assert vector_count(kit, organization) == 0
+    with kit.database.sessions() as session:
+        postings = session.scalar(
+            sa.select(sa.func.count()).where(ChunkTerm.organization_id == organization)
+        )
+    assert postings == 0
+    assert kit.retrieve("reset password", organization) == []
+
+
+def test_a_bad_file_is_reported_and_the_rest_of_the_batch_is_ingested(
+    kit: RagKit, organization: str, example_docs: Path, workdir: Path
+) -> None:
+    shutil.copy(example_docs / "faq.md", workdir / "faq.md")
+    (workdir / "broken.pdf").write_bytes(b"%PDF-1.4 nothing readable here")
+    (workdir / "fake.docx").write_text("plain text with a docx name")
+    (workdir / "empty.txt").write_text("")
+    report = kit.ingest_path(workdir, organization=organization)
+    summary = report.to_json()
+    assert summary["documents_added"] == 1
+    failed = {Path(item["path"]).name: item["error"] for item in summary["failed"]}
+    assert set(failed) == {"broken.pdf", "fake.docx", "empty.txt"}
+    assert "fake.docx" in failed["fake.docx"] and "DOCX" in failed["fake.docx"]
+    assert "no text" in failed["empty.txt"]
+    with kit.database.sessions() as session:
+        statuses = dict(
+            session.execute(
+                sa.select(Document.source, Document.status).where(
+                    Document.organization_id == organization
+                )
+            ).all()
+        )
+    assert statuses[str((workdir / "broken.pdf").resolve())] == "failed"
+
+
+def test_an_organization_id_is_required_to_be_short(kit: RagKit) -> None:
+    with pytest.raises(ConfigurationError):
+        kit.retrieve("anything", "x" * 65)
+
+
+def test_settings_reject_invalid_values() -> None:
+    with pytest.raises(ConfigurationError):
+        Settings(chunk_size=100, chunk_overlap=100)
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"RAGKIT_TOP_K": "many"})
+    with pytest.raises(ConfigurationError):
+        Settings.from_env({"RAGKIT_RETRIEVAL_MODE": "fuzzy"})
