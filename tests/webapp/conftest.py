@@ -10,6 +10,7 @@ import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -32,8 +33,9 @@ def redis_url() -> str:
     return os.environ.get("WEBAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def token_store(redis_url: str) -> Iterator[redis.Redis]:
+    """The Redis database of revoked tokens, empty at the start and end of every test."""
     connection = redis.Redis.from_url(redis_url)
     connection.flushdb()
     yield connection
@@ -41,23 +43,29 @@ def token_store(redis_url: str) -> Iterator[redis.Redis]:
     connection.close()
 
 
-@pytest.fixture
-def app_config(database_url: str, redis_url: str, kit: RagKit, tmp_path: Path) -> dict[str, Any]:
+@pytest.fixture(scope="session")
+def app_config(
+    database_url: str, redis_url: str, kit: RagKit, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, Any]:
     return {
         "TESTING": True,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "SECRET_KEY": "test-secret",
         "JWT_SECRET_KEY": JWT_TEST_SECRET,
-        "MEDIA_ROOT": str(tmp_path / "media"),
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=1),
+        "MEDIA_ROOT": str(tmp_path_factory.mktemp("media")),
         "MAX_UPLOAD_MB": 1,
         "RAGKIT_SETTINGS": kit.settings,
     }
 
 
-@pytest.fixture
-def app(app_config: dict[str, Any], kit: RagKit, token_store: redis.Redis) -> Iterator[Flask]:
-    """The app on the session's database, sharing the session's ``RagKit`` (one model load)."""
+@pytest.fixture(scope="session")
+def app(app_config: dict[str, Any], kit: RagKit) -> Iterator[Flask]:
+    """One app for the session, sharing the session's ``RagKit`` (the model loads once).
+
+    Tests isolate themselves by registering their own organizations.
+    """
     application = create_app(app_config)
     application.extensions["ragkit"] = kit
     yield application
@@ -161,3 +169,28 @@ def upload(client: FlaskClient) -> Callable[..., TestResponse]:
             )
 
     return post
+
+
+@pytest.fixture(scope="session")
+def library(app: Flask, example_docs: Path) -> Library:
+    """An organization with the troubleshooting guide and release notes processed, read-only."""
+    client = app.test_client()
+    account = AuthActions(client).register("Library")
+    documents = {}
+    for name in ("troubleshooting.pdf", "release-notes.txt"):
+        with (example_docs / name).open("rb") as handle:
+            response = client.post(
+                "/api/v1/documents/",
+                data={"file": (handle, name)},
+                headers=account.headers,
+                content_type="multipart/form-data",
+            )
+        assert response.status_code == 201 and response.json["status"] == "ready", response.json
+        documents[name] = response.json
+    return Library(account, documents)
+
+
+@dataclass
+class Library:
+    account: Account
+    documents: dict[str, dict[str, Any]]
