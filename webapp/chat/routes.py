@@ -116,7 +116,8 @@ class MessageStream(MethodView):
         conversation = chat.find_conversation(caller(), conversation_id)
         question = chat.Question(**body)
         asked, turns = chat.add_question(conversation, question)
-        events = encode(chat.stream(conversation, turns, question), asked)
+        answer = chat.stream(conversation.id, str(conversation.organization_id), turns, question)
+        events = encode(answer, schemas.MessageSchema().dump(asked))
         return Response(
             stream_with_context(events),
             mimetype="text/event-stream",
@@ -124,14 +125,13 @@ class MessageStream(MethodView):
         )
 
 
-def encode(events: Iterator[tuple[str, Any]], asked: Message) -> Iterator[str]:
+def encode(events: Iterator[tuple[str, Any]], asked: dict[str, Any]) -> Iterator[str]:
     """Format events for `text/event-stream`; a failure mid-stream becomes an `error` event."""
     try:
         for event, data in events:
             if event == "done":
-                data = schemas.ExchangeSchema().dump(
-                    {"user_message": asked, "assistant_message": data}
-                )
+                answered = schemas.MessageSchema().dump(data)
+                data = {"user_message": asked, "assistant_message": answered}
             yield server_sent_event(event, data)
     except RagkitError as error:
         status = next((s for kind, s in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)

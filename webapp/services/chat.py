@@ -131,12 +131,12 @@ def ask(conversation: Conversation, question: Question) -> tuple[Message, Messag
     answer = knowledge_base().ask(
         question.content, organization, history=turns, **question.options()
     )
-    return asked, add_answer(conversation, answer)
+    return asked, add_answer(conversation.id, answer)
 
 
-def add_answer(conversation: Conversation, answer: Answer) -> Message:
+def add_answer(conversation_id: uuid.UUID, answer: Answer) -> Message:
     message = Message(
-        conversation=conversation,
+        conversation_id=conversation_id,
         role=MessageRole.ASSISTANT.value,
         content=answer.text,
         response_time=answer.elapsed,
@@ -163,26 +163,25 @@ def add_answer(conversation: Conversation, answer: Answer) -> Message:
 
 
 def stream(
-    conversation: Conversation, turns: list[Turn], question: Question
+    conversation_id: uuid.UUID, organization: str, turns: list[Turn], question: Question
 ) -> Iterator[tuple[str, Any]]:
     """Answer as it is produced, as ``(event, data)`` pairs.
 
     ``citations`` with the retrieved passages, ``delta`` with each piece of text, then ``done``
-    with the stored assistant :class:`Message`.
+    with the stored assistant :class:`Message`. Takes ids, not rows: it runs while the response
+    is sent, after the request's database session has closed.
     """
     items = knowledge_base().stream(
-        question.content, str(conversation.organization_id), history=turns, **question.options()
+        question.content, organization, history=turns, **question.options()
     )
     for item in items:
         if isinstance(item, list):
-            yield (
-                "citations",
-                {"citations": [passage(rank, chunk) for rank, chunk in enumerate(item, 1)]},
-            )
+            passages = [passage(rank, chunk) for rank, chunk in enumerate(item, 1)]
+            yield "citations", {"citations": passages}
         elif isinstance(item, str):
             yield "delta", {"text": item}
         else:
-            yield "done", add_answer(conversation, item)
+            yield "done", add_answer(conversation_id, item)
 
 
 def passage(rank: int, chunk: RetrievedChunk) -> dict[str, Any]:
