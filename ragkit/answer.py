@@ -90,11 +90,19 @@ class Answerer(Protocol):
     def search_query(self, question: str, history: Sequence[Turn]) -> str: ...
 
     def answer(
-        self, question: str, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
     ) -> Answer: ...
 
     def stream(
-        self, question: str, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
     ) -> Iterator[str | Answer]: ...
 
 
@@ -172,8 +180,7 @@ class ExtractiveAnswerer:
 
     model_name = EXTRACTIVE_MODEL
 
-    def __init__(self, model: EmbeddingModel, settings: Settings, max_sentences: int = 3) -> None:
-        self.model = model
+    def __init__(self, settings: Settings, max_sentences: int = 3) -> None:
         self.threshold = settings.abstain_threshold
         self.max_sentences = max_sentences
         self.max_chars = 700
@@ -184,12 +191,20 @@ class ExtractiveAnswerer:
         return f"{previous[-1]} {question}" if previous else question
 
     def answer(
-        self, question: str, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
     ) -> Answer:
+        """Compose an answer from the chunks' best sentences, or abstain.
+
+        ``model`` must be the one that embedded ``query_embedding``.
+        """
         sentences = self._candidates(chunks)
         if not sentences:
             return abstain(question, self.model_name)
-        vectors = self.model.embed_texts([sentence.text for sentence in sentences])
+        vectors = model.embed_texts([sentence.text for sentence in sentences])
         question_words = content_words(question)
         top_score = max(chunk.score for chunk in chunks) or 1.0
         scored = []
@@ -206,9 +221,13 @@ class ExtractiveAnswerer:
         return compose(question, chunks, chosen, self.model_name)
 
     def stream(
-        self, question: str, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
     ) -> Iterator[str | Answer]:
-        answer = self.answer(question, chunks, query_embedding)
+        answer = self.answer(question, chunks, query_embedding, model)
         yield from re.findall(r"\S+\s*", answer.text)
         yield answer
 

@@ -109,24 +109,20 @@ def switch_organization(session: Session, organization: str, index: VectorIndex)
     index.status = IndexStatus.ACTIVE.value
 
 
-def index_for_model(
+def index_for_ingest(
     session: Session, organization: str, embed_model: str, dimensions: int, tsconfig: str
 ) -> VectorIndex:
-    """The organization's index, provided it holds vectors of the configured model.
+    """The generation new chunks of the organization go to.
 
-    An organization with no chunks yet is moved to a generation of the configured model (created
-    if needed). One whose chunks were embedded with another model needs a reindex first.
+    An organization keeps the model its chunks were embedded with until it is reindexed; one
+    with no chunks yet is moved to a generation of the configured model (created if needed).
     """
     current = active_index(session, organization)
     if current.embed_model == embed_model and current.dimensions == dimensions:
         return current
     has_chunks = session.scalar(sa.select(sa.exists().where(Chunk.organization_id == organization)))
     if has_chunks:
-        raise IndexNotReady(
-            f"organization {organization!r} is indexed with {current.embed_model} "
-            f"({current.dimensions} dimensions), not the configured {embed_model} "
-            f"({dimensions}); reindex it to switch models"
-        )
+        return current
     target = find_generation(session, embed_model, dimensions) or create_generation(
         session, embed_model, dimensions, status=IndexStatus.ACTIVE, text_search_config=tsconfig
     )

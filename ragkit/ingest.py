@@ -17,6 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from llama_index.core import Document as LlamaDocument
+from llama_index.core.node_parser import SentenceSplitter
 from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from sqlalchemy.orm import Session
@@ -25,12 +26,13 @@ from ragkit.chunking import ChunkDraft, make_splitter, split_units
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
-from ragkit.index import VectorStores, index_for_model
+from ragkit.index import VectorStores, index_for_ingest
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, read_file
 from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
 from ragkit.settings import Settings
 
 log = logging.getLogger(__name__)
+ModelResolver = Callable[[str], EmbeddingModel]
 
 
 @dataclass(frozen=True)
@@ -112,15 +114,43 @@ class Pipeline:
     """Turns files into stored, searchable chunks for one database and embedding model."""
 
     def __init__(
-        self, database: Database, settings: Settings, model: EmbeddingModel, stores: VectorStores
+        self, database: Database, settings: Settings, models: ModelResolver, stores: VectorStores
     ) -> None:
         self.database = database
         self.settings = settings
-        self.model = model
+        self.models = models
         self.stores = stores
-        self.splitter = make_splitter(
-            settings.chunk_size, settings.chunk_overlap, model.tokenizer, model.max_tokens
+        self._splitters: dict[str, SentenceSplitter] = {}
+
+    def index_for(self, session: Session, organization: str) -> VectorIndex:
+        """The generation (and so the model) the organization's new chunks go to."""
+        default = self.models(self.settings.embed_model)
+        return index_for_ingest(
+            session,
+            organization,
+            default.name,
+            default.dimensions,
+            self.settings.text_search_config,
         )
+
+    def model_for(self, index: VectorIndex) -> EmbeddingModel:
+        return self.models(index.embed_model)
+
+    def splitter_for(self, model: EmbeddingModel) -> SentenceSplitter:
+        """Chunks are sized in the tokens of the model that embeds them."""
+        if model.name not in self._splitters:
+            self._splitters[model.name] = make_splitter(
+                self.settings.chunk_size,
+                self.settings.chunk_overlap,
+                model.tokenizer,
+                model.max_tokens,
+            )
+        return self._splitters[model.name]
+
+    def chunk_units(
+        self, units: Sequence[LlamaDocument], model: EmbeddingModel
+    ) -> list[ChunkDraft]:
+        return split_units(units, self.splitter_for(model), model.tokenizer)
 
     def signature(self, index: VectorIndex) -> str:
         return f"{self.settings.pipeline_signature};index={index.name}"
@@ -145,13 +175,7 @@ class Pipeline:
                 .where(Document.organization_id == organization, Document.source == source)
                 .order_by(Document.created_at)
             ).first()
-            index = index_for_model(
-                session,
-                organization,
-                self.model.name,
-                self.model.dimensions,
-                self.settings.text_search_config,
-            )
+            index = self.index_for(session, organization)
             session.commit()
             if document is not None and self._is_current(document, digest, index):
                 return IngestResult(str(path), "unchanged", document.id)
@@ -193,13 +217,7 @@ class Pipeline:
                 raise DocumentNotFound(f"no document {document_id}")
             if document.file_path is None:
                 raise DocumentReadError(f"document {document_id} has no stored file")
-            index = index_for_model(
-                session,
-                document.organization_id,
-                self.model.name,
-                self.model.dimensions,
-                self.settings.text_search_config,
-            )
+            index = self.index_for(session, document.organization_id)
             path = Path(document.file_path)
             try:
                 data = path.read_bytes()
@@ -211,9 +229,10 @@ class Pipeline:
             document.status = DocumentStatus.PROCESSING.value
             document.processing_error = None
             session.commit()
+            model = self.model_for(index)
             try:
-                drafts = self._chunk(path, data, document)
-                vectors = self._embed(session, index, document.id, drafts)
+                drafts = self._chunk(path, data, document, model)
+                vectors = self._embed(session, index, model, document.id, drafts)
                 self._replace(session, document, index, drafts, vectors, file_digest(data))
             except RagkitError as error:
                 session.rollback()
@@ -234,13 +253,8 @@ class Pipeline:
         ``ready`` document whose ``source`` is the item's own id.
         """
         with self.database.sessions() as session:
-            index = index_for_model(
-                session,
-                organization,
-                self.model.name,
-                self.model.dimensions,
-                self.settings.text_search_config,
-            )
+            index = self.index_for(session, organization)
+            model = self.model_for(index)
             documents, drafts = [], []
             for item in items:
                 units = [
@@ -248,7 +262,7 @@ class Pipeline:
                         text=item.text, metadata={"page_number": None, "section_title": None}
                     )
                 ]
-                item_drafts = split_units(units, self.splitter, self.model.tokenizer)
+                item_drafts = self.chunk_units(units, model)
                 documents.append(
                     Document(
                         id=uuid.uuid4(),
@@ -265,7 +279,7 @@ class Pipeline:
                 )
                 drafts.append(item_drafts)
             flat = [draft for item_drafts in drafts for draft in item_drafts]
-            vectors = iter(self.model.embed_texts([draft.embedding_text for draft in flat]))
+            vectors = iter(model.embed_texts([draft.embedding_text for draft in flat]))
             session.add_all(documents)
             session.flush()
             rows_model = self.stores.row_model(index)
@@ -273,7 +287,10 @@ class Pipeline:
                 chunks = [self._chunk_row(document, draft) for draft in item_drafts]
                 session.add_all(chunks)
                 session.flush()
-                rows = [self._vector_row(document, chunk, next(vectors)) for chunk in chunks]
+                rows = [
+                    vector_row(document, chunk, next(vectors), index.embed_model)
+                    for chunk in chunks
+                ]
                 if rows:
                     session.execute(sa.insert(rows_model.__table__), rows)
             write_postings(
@@ -287,11 +304,13 @@ class Pipeline:
         document.processing_error = reason
         session.commit()
 
-    def _chunk(self, path: Path, data: bytes, document: Document) -> list[ChunkDraft]:
+    def _chunk(
+        self, path: Path, data: bytes, document: Document, model: EmbeddingModel
+    ) -> list[ChunkDraft]:
         content_type = detect_content_type(data, document.source or path.name)
         document.content_type = content_type
         units = read_file(path, content_type)
-        drafts = split_units(units, self.splitter, self.model.tokenizer)
+        drafts = self.chunk_units(units, model)
         if not drafts:
             raise DocumentReadError(f"{document.source}: no text could be extracted")
         return drafts
@@ -300,13 +319,14 @@ class Pipeline:
         self,
         session: Session,
         index: VectorIndex,
+        model: EmbeddingModel,
         document_id: uuid.UUID,
         drafts: Sequence[ChunkDraft],
     ) -> list[Any]:
         """Vectors for the drafts, re-using those of unchanged chunks of the previous version."""
         known = self.previous_vectors(session, index, document_id)
         missing = [draft for draft in drafts if draft.content_hash not in known]
-        fresh = self.model.embed_texts([draft.embedding_text for draft in missing])
+        fresh = model.embed_texts([draft.embedding_text for draft in missing])
         known.update({draft.content_hash: vector for draft, vector in zip(missing, fresh)})
         return [known[draft.content_hash] for draft in drafts]
 
@@ -337,7 +357,10 @@ class Pipeline:
         chunks = [self._chunk_row(document, draft) for draft in drafts]
         session.add_all(chunks)
         session.flush()
-        rows = [self._vector_row(document, chunk, vector) for chunk, vector in zip(chunks, vectors)]
+        rows = [
+            vector_row(document, chunk, vector, index.embed_model)
+            for chunk, vector in zip(chunks, vectors)
+        ]
         session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
         write_postings(session, document.id, self.settings.text_search_config)
         document.status = DocumentStatus.READY.value
@@ -362,9 +385,6 @@ class Pipeline:
             end_char=draft.end_char,
             token_count=draft.token_count,
         )
-
-    def _vector_row(self, document: Document, chunk: Chunk, vector: Any) -> dict[str, Any]:
-        return vector_row(document, chunk, vector, self.model.name)
 
 
 def vector_row(document: Document, chunk: Chunk, vector: Any, embed_model: str) -> dict[str, Any]:

@@ -76,10 +76,22 @@ class RagKit:
             self._model = load_embedding_model(self.settings)
         return self._model
 
+    def model_named(self, embed_model: str) -> EmbeddingModel:
+        """An embedding model by its ``PROVIDER:NAME`` (each loaded once per process)."""
+        if embed_model == self.settings.embed_model:
+            return self.model
+        return load_embedding_model(self.settings.replace(embed_model=embed_model))
+
+    def model_for(self, organization: str | None = None) -> EmbeddingModel:
+        """The model that embedded the organization's active index: queries must use it too."""
+        with self.database.sessions() as session:
+            index = active_index(session, self._organization(organization))
+            return self.model_named(index.embed_model)
+
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            self._pipeline = Pipeline(self.database, self.settings, self.model, self.stores)
+            self._pipeline = Pipeline(self.database, self.settings, self.model_named, self.stores)
         return self._pipeline
 
     @property
@@ -88,9 +100,9 @@ class RagKit:
             if self.settings.llm:
                 from ragkit.llm import LLMAnswerer, build_llm
 
-                self._answerer = LLMAnswerer(build_llm(self.settings), self.model, self.settings)
+                self._answerer = LLMAnswerer(build_llm(self.settings), self.settings)
             else:
-                self._answerer = ExtractiveAnswerer(self.model, self.settings)
+                self._answerer = ExtractiveAnswerer(self.settings)
         return self._answerer
 
     def _organization(self, organization: str | None) -> str:
@@ -161,8 +173,9 @@ class RagKit:
         text: list[tuple[str, float]] = []
         with self.database.sessions() as session:
             if mode in ("dense", "hybrid"):
-                embedding = query_embedding or self.model.embed_query(query)
                 index = active_index(session, organization)
+                model = self.model_named(index.embed_model)
+                embedding = query_embedding or model.embed_query(query)
                 dense = dense_search(
                     self.stores.store(index),
                     embedding,
@@ -228,7 +241,8 @@ class RagKit:
         started = time.perf_counter()
         answerer = self.answerer
         query = answerer.search_query(question, history)
-        embedding = self.model.embed_query(query)
+        model = self.model_for(organization)
+        embedding = model.embed_query(query)
         chunks = self.retrieve(
             query,
             organization,
@@ -243,7 +257,7 @@ class RagKit:
             yield answer.text
             yield answer
             return
-        for item in answerer.stream(question, chunks, embedding):
+        for item in answerer.stream(question, chunks, embedding, model):
             if isinstance(item, Answer):
                 item = _with_query(item, query, time.perf_counter() - started)
             yield item

@@ -78,9 +78,8 @@ def cited_numbers(text: str, count: int) -> list[int]:
 class LLMAnswerer:
     """Asks a LlamaIndex LLM to answer from numbered sources and parses its citations back."""
 
-    def __init__(self, llm: LLM, model: EmbeddingModel, settings: Settings) -> None:
+    def __init__(self, llm: LLM, settings: Settings) -> None:
         self.llm = llm
-        self.model = model
         self.threshold = settings.abstain_threshold
         self.model_name = f"{settings.llm}:{settings.llm_model}"
 
@@ -96,10 +95,15 @@ class LLMAnswerer:
             raise AnswerError(f"the language model failed: {error}") from error
         return rewritten or question
 
-    def _relevant(self, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]) -> bool:
+    def _relevant(
+        self,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
+    ) -> bool:
         if not chunks:
             return False
-        vectors = self.model.embed_texts([chunk.content for chunk in chunks[:3]])
+        vectors = model.embed_texts([chunk.content for chunk in chunks[:3]])
         return max(cosine(query_embedding, vector) for vector in vectors) >= self.threshold
 
     def _messages(self, question: str, chunks: Sequence[RetrievedChunk]) -> list[ChatMessage]:
@@ -112,10 +116,14 @@ class LLMAnswerer:
         ]
 
     def answer(
-        self, question: str, chunks: Sequence[RetrievedChunk], query_embedding: Sequence[float]
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
     ) -> Answer:
         result: Answer | None = None
-        for item in self.stream(question, chunks, query_embedding, streaming=False):
+        for item in self.stream(question, chunks, query_embedding, model, streaming=False):
             if isinstance(item, Answer):
                 result = item
         assert result is not None
@@ -126,9 +134,10 @@ class LLMAnswerer:
         question: str,
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
+        model: EmbeddingModel,
         streaming: bool = True,
     ) -> Iterator[str | Answer]:
-        if not self._relevant(chunks, query_embedding):
+        if not self._relevant(chunks, query_embedding, model):
             answer = abstain(question, self.model_name)
             yield answer.text
             yield answer
