@@ -114,8 +114,13 @@ def _describe(error: HTTPException, errors: Any) -> str:
     return error.description or error.name
 
 
+def status_for(error: RagkitError) -> int:
+    """The HTTP status of a ragkit error (500 for one the API does not expect)."""
+    return next((code for kind, code in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)
+
+
 def handle_ragkit_error(error: RagkitError) -> tuple[Response, int]:
-    status = next((code for kind, code in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)
+    status = status_for(error)
     if status >= 500:
         log.error("ragkit failed: %s", error)
     return error_response(status, str(error))

@@ -15,10 +15,10 @@ from flask_smorest import Blueprint
 from ragkit import RagkitError
 from webapp.auth.access import authenticated, caller
 from webapp.chat import schemas
-from webapp.errors import RAGKIT_STATUSES, code_for
+from webapp.errors import code_for, status_for
 from webapp.models import Conversation, Feedback, Message
 from webapp.services import chat
-from webapp.services.documents import Page
+from webapp.services.pagination import Page
 
 log = logging.getLogger(__name__)
 
@@ -134,8 +134,7 @@ def encode(events: Iterator[tuple[str, Any]], asked: dict[str, Any]) -> Iterator
                 data = {"user_message": asked, "assistant_message": answered}
             yield server_sent_event(event, data)
     except RagkitError as error:
-        status = next((s for kind, s in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)
-        yield error_event(status, str(error))
+        yield error_event(status_for(error), str(error))
     except Exception:  # the status line is sent already: the stream is the only way to tell
         log.exception("streaming an answer failed")
         yield error_event(500, "An unexpected error occurred.")

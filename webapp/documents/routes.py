@@ -12,7 +12,8 @@ from flask_smorest import Blueprint
 from webapp.auth.access import authenticated, caller, organization, require_owner
 from webapp.documents import schemas
 from webapp.services import documents
-from webapp.services.documents import Page, UploadedDocument
+from webapp.services.documents import UploadedDocument
+from webapp.services.pagination import Page
 
 blp = Blueprint(
     "documents",

@@ -16,8 +16,8 @@ from sqlalchemy.orm import selectinload
 from ragkit import Answer, RetrievedChunk, Turn
 from webapp.extensions import db
 from webapp.models import Conversation, Feedback, Message, MessageCitation, MessageRole, User
-from webapp.services.documents import Page
 from webapp.services.knowledge import knowledge_base
+from webapp.services.pagination import Page, paginate
 
 log = logging.getLogger(__name__)
 HISTORY_TURNS = 10
@@ -55,14 +55,8 @@ def find_conversation(user: User, conversation_id: uuid.UUID) -> Conversation:
 
 
 def list_conversations(user: User, page: int, per_page: int) -> Page:
-    query = visible_conversations(user)
-    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
-    items = db.session.execute(
-        query.order_by(Conversation.updated_at.desc(), Conversation.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).scalars()
-    return Page(list(items), total or 0, page, per_page)
+    query = visible_conversations(user).order_by(Conversation.updated_at.desc(), Conversation.id)
+    return paginate(query, page, per_page)
 
 
 def start_conversation(user: User, title: str) -> Conversation:

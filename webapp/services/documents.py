@@ -25,6 +25,7 @@ from ragkit.readers import (
 from webapp.extensions import db
 from webapp.models import DocumentUpload, Organization, User
 from webapp.services.knowledge import knowledge_base
+from webapp.services.pagination import Page, paginate
 from webapp.services.processing import enqueue_processing
 
 EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", CSV: ".csv", TEXT: ".txt"}
@@ -36,14 +37,6 @@ class UploadedDocument:
 
     document: Document
     upload: DocumentUpload | None
-
-
-@dataclass(frozen=True)
-class Page:
-    items: list
-    total: int
-    page: int
-    per_page: int
 
 
 def upload(
@@ -148,13 +141,8 @@ def search(
         query = query.where(Document.status == status)
     if title:
         query = query.where(Document.title.ilike(f"%{escape_like(title)}%", escape="\\"))
-    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
-    rows = db.session.execute(
-        query.order_by(Document.created_at.desc(), Document.id)
-        .limit(per_page)
-        .offset((page - 1) * per_page)
-    ).all()
-    return Page([UploadedDocument(*row) for row in rows], total or 0, page, per_page)
+    newest_first = query.order_by(Document.created_at.desc(), Document.id)
+    return paginate(newest_first, page, per_page, lambda row: UploadedDocument(*row))
 
 
 def escape_like(text: str) -> str:
@@ -162,12 +150,8 @@ def escape_like(text: str) -> str:
 
 
 def chunks(document: Document, page: int, per_page: int) -> Page:
-    query = db.select(Chunk).where(Chunk.document_id == document.id)
-    total = db.session.execute(db.select(sa.func.count()).select_from(query.subquery())).scalar()
-    items = db.session.execute(
-        query.order_by(Chunk.chunk_index).limit(per_page).offset((page - 1) * per_page)
-    ).scalars()
-    return Page(list(items), total or 0, page, per_page)
+    query = db.select(Chunk).where(Chunk.document_id == document.id).order_by(Chunk.chunk_index)
+    return paginate(query, page, per_page)
 
 
 def update(found: UploadedDocument, changes: dict[str, str]) -> UploadedDocument:
