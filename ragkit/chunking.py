@@ -40,10 +40,14 @@ class ChunkDraft:
 
     @property
     def embedding_text(self) -> str:
-        """What is embedded: the section title gives a passage its context."""
-        if self.section_title and not self.content.startswith(self.section_title):
-            return f"{self.section_title}\n{self.content}"
-        return self.content
+        return embedding_text(self.content, self.section_title)
+
+
+def embedding_text(content: str, section_title: str | None) -> str:
+    """What is embedded for a chunk: its section title gives a passage its context."""
+    if section_title and not content.startswith(section_title):
+        return f"{section_title}\n{content}"
+    return content
 
 
 def source_text(units: Sequence[LlamaDocument]) -> str:

@@ -198,3 +198,58 @@ class OrganizationIndex(Base):
     )
 
     vector_index: Mapped[VectorIndex] = relationship()
+
+
+class ReindexState(enum.StrEnum):
+    """Where a reindex run is."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class ReindexRun(Base):
+    """A batch re-embedding (new model) or re-chunking of documents, and its progress."""
+
+    __tablename__ = "reindex_runs"
+    __table_args__ = (
+        CheckConstraint("state IN ('running', 'succeeded', 'failed')", name="state_valid"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True, default=uuid.uuid4)
+    organization_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    embed_model: Mapped[str] = mapped_column(String(300), nullable=False)
+    dimensions: Mapped[int] = mapped_column(Integer, nullable=False)
+    chunk_size: Mapped[int | None] = mapped_column(Integer)
+    target_index_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vector_indexes.id", ondelete="SET NULL")
+    )
+    switches_index: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
+    state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="running")
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _now()
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    items: Mapped[list[ReindexItem]] = relationship(
+        back_populates="run", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class ReindexItem(Base):
+    """One document of a reindex run: pending until its batch has handled it."""
+
+    __tablename__ = "reindex_items"
+    __table_args__ = (
+        CheckConstraint("state IN ('pending', 'done', 'failed')", name="state_valid"),
+        Index("ix_reindex_items_run_id_state", "run_id", "state"),
+    )
+
+    run_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("reindex_runs.id", ondelete="CASCADE"), primary_key=True
+    )
+    document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
+    batch: Mapped[int] = mapped_column(Integer, nullable=False)
+    state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    error: Mapped[str | None] = mapped_column(Text)
+
+    run: Mapped[ReindexRun] = relationship(back_populates="items")

