@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from ragkit.migrate import MIGRATIONS_DIR
-from webapp import config, docs, errors
+from webapp import cli, config, docs, errors
 from webapp.auth import tokens
 from webapp.extensions import api, cors, db, jwt, migrate, redis_client
 
@@ -33,6 +33,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     errors.init_app(app)
+    cli.init_app(app)
     return app
 
 
@@ -53,8 +54,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.chat.routes import blp as chat
     from webapp.documents.routes import blp as documents
     from webapp.organizations.routes import blp as organizations
+    from webapp.reindex.routes import blp as reindex
     from webapp.widgets.routes import blp as widgets
 
-    for blueprint in (auth, organizations, documents, chat, widgets):
+    for blueprint in (auth, organizations, documents, chat, widgets, reindex):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)

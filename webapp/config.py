@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Config
 
-from ragkit import Settings
+from ragkit import ConfigurationError, Settings
 from ragkit.database import normalise_url, start_embedded
 from webapp.errors import InsecureConfiguration
 
@@ -20,6 +20,7 @@ DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MEBIBYTE = 1024 * 1024
 # Room for the multipart envelope and the form fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
+PROCESSING_MODES = ("inline", "queue")
 
 DEFAULTS: dict[str, Any] = {
     "RAGKIT_ENV": "development",
@@ -30,6 +31,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_TOKEN_LOCATION": ["headers"],
     "DATABASE_URL": None,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "PROCESSING_MODE": None,
     "MEDIA_ROOT": "instance/media",
     "MAX_UPLOAD_MB": 20,
     "CORS_ORIGINS": "",
@@ -51,6 +53,7 @@ ENVIRONMENT: dict[str, Any] = {
     "JWT_SECRET_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
+    "PROCESSING_MODE": str,
     "MEDIA_ROOT": str,
     "MAX_UPLOAD_MB": float,
     "CORS_ORIGINS": str,
@@ -76,6 +79,7 @@ def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
     config["DATABASE_URL"] = database_url(config)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
+    config["PROCESSING_MODE"] = processing_mode(config)
 
 
 def database_url(config: Config) -> str:
@@ -83,6 +87,16 @@ def database_url(config: Config) -> str:
     raw = config["DATABASE_URL"]
     url = normalise_url(raw) if raw else start_embedded(config["RAGKIT_SETTINGS"].home)
     return url.render_as_string(hide_password=False)
+
+
+def processing_mode(config: Config) -> str:
+    """``queue`` (RQ workers) when the app runs, ``inline`` (in the request) when testing."""
+    mode = (config["PROCESSING_MODE"] or ("inline" if config.get("TESTING") else "queue")).lower()
+    if mode not in PROCESSING_MODES:
+        raise ConfigurationError(
+            f"PROCESSING_MODE must be one of {', '.join(PROCESSING_MODES)}, not {mode!r}"
+        )
+    return mode
 
 
 def check_production(config: Config) -> None:

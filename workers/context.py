@@ -1,0 +1,42 @@
+"""The worker process's one ``RagKit``: built on first use (never at import), or handed in.
+
+A forking worker builds it in the parent before its first job, so every work horse inherits the
+loaded model instead of loading it again. The parent only loads the model and never runs it:
+PyTorch's thread pool does not survive a fork, so a model used before forking hangs the horse.
+"""
+
+from __future__ import annotations
+
+import os
+
+from ragkit import RagKit, Settings
+from ragkit.database import Database
+
+_kit: RagKit | None = None
+
+
+def knowledge_base() -> RagKit:
+    """This process's ``RagKit`` on ``DATABASE_URL`` (or the embedded server)."""
+    global _kit
+    if _kit is None:
+        use_knowledge_base(build(Settings.from_env()))
+    assert _kit is not None
+    return _kit
+
+
+def use_knowledge_base(kit: RagKit) -> None:
+    """Make ``kit`` the one the jobs of this process use (tests share their session's)."""
+    global _kit
+    _kit = kit
+    # Connections must not be shared with a forked work horse: each horse opens its own.
+    os.register_at_fork(after_in_child=lambda: kit.database.engine.dispose(close=False))
+
+
+def build(settings: Settings) -> RagKit:
+    """A ``RagKit`` that leaves the schema to the migrations (``flask db upgrade``)."""
+    return RagKit(settings, Database.from_settings(settings, migrate=False))
+
+
+def load_model() -> None:
+    """Load the configured embedding model now, so forked work horses share it."""
+    _ = knowledge_base().model

@@ -1,0 +1,24 @@
+"""The RQ jobs: thin wrappers that take plain ids and call ragkit.
+
+Exceptions propagate: RQ records them in the failed registry and retries the job. ragkit has
+already marked a document it cannot process ``failed`` with a readable reason.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from ragkit import reindex
+from workers.context import knowledge_base
+
+
+def process_document(document_id: str, force: bool = False) -> str:
+    """Read, chunk, embed and store an uploaded document; returns its status."""
+    document = knowledge_base().process_document(uuid.UUID(document_id), force=force)
+    return document.status
+
+
+def reindex_batch(run_id: str, batch: int) -> dict[str, Any]:
+    """Reindex one batch of a run (switching the index after the last); returns the progress."""
+    return reindex.reindex_batch(knowledge_base(), uuid.UUID(run_id), batch).to_json()
