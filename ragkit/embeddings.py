@@ -22,7 +22,7 @@ from ragkit.errors import ConfigurationError, EmbeddingError
 from ragkit.settings import Settings
 
 Tokenizer = Callable[[str], Sequence[Any]]
-_cache: dict[tuple[str, int], EmbeddingModel] = {}
+_cache: dict[tuple[str, int, str], EmbeddingModel] = {}
 _cache_lock = threading.Lock()
 
 
@@ -61,7 +61,7 @@ class EmbeddingModel:
 
 def load_embedding_model(settings: Settings) -> EmbeddingModel:
     """Load the configured model once per process and return it."""
-    key = (settings.embed_model, settings.embed_batch_size)
+    key = (settings.embed_model, settings.embed_batch_size, settings.embed_backend)
     with _cache_lock:
         if key not in _cache:
             _cache[key] = _load(settings)
@@ -118,10 +118,33 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
 
     return EmbeddingModel(
         name=f"hf:{name}",
-        embedding=embedding,
+        embedding=embedding
+        if settings.embed_backend == "torch"
+        else _onnx(transformer, name, settings),
         dimensions=int(_dimension(transformer)),
         tokenizer=tokenize,
         max_tokens=int(transformer.max_seq_length or 512),
+    )
+
+
+def _onnx(transformer: Any, name: str, settings: Settings) -> BaseEmbedding:
+    """The same model run by ONNX Runtime (for mean-pooled, normalised models only)."""
+    from ragkit.onnx_embedding import OnnxEmbedding, onnx_model_file
+
+    kinds = [type(module).__name__ for module in transformer]
+    config = transformer[1].get_config_dict() if len(kinds) > 1 else {}
+    pooling = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens")
+    if kinds != ["Transformer", "Pooling", "Normalize"] or not pooling:
+        raise ConfigurationError(
+            f"RAGKIT_EMBED_BACKEND={settings.embed_backend} supports mean-pooled, normalised "
+            f"sentence-transformers models; {name} is {' + '.join(kinds)}: use torch"
+        )
+    path = onnx_model_file(transformer, name, settings.embed_backend, settings.home / "models")
+    return OnnxEmbedding(
+        model_path=path,
+        tokenizer=transformer.tokenizer,
+        max_length=int(transformer.max_seq_length or 512),
+        embed_batch_size=settings.embed_batch_size,
     )
 
 

@@ -33,6 +33,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_dim: int | None = None
     embed_batch_size: int = 64
+    embed_backend: str = "torch"
     chunk_size: int = 200
     chunk_overlap: int = 30
     top_k: int = 5
@@ -64,6 +65,10 @@ class Settings:
             raise ConfigurationError("top-k and candidate-k must be positive")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise ConfigurationError("dense weight must be between 0 and 1")
+        if self.embed_backend not in ("torch", "onnx", "onnx-int8"):
+            raise ConfigurationError(
+                f"RAGKIT_EMBED_BACKEND must be torch, onnx or onnx-int8, not {self.embed_backend!r}"
+            )
         if self.llm not in ("", "openai", "openai-like", "ollama"):
             raise ConfigurationError(
                 f"RAGKIT_LLM must be empty (extractive answers), 'openai-like' or 'ollama', "
@@ -111,6 +116,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "embed_model": ("RAGKIT_EMBED_MODEL", str),
     "embed_dim": ("RAGKIT_EMBED_DIM", int),
     "embed_batch_size": ("RAGKIT_EMBED_BATCH_SIZE", int),
+    "embed_backend": ("RAGKIT_EMBED_BACKEND", _mode),
     "chunk_size": ("RAGKIT_CHUNK_SIZE", int),
     "chunk_overlap": ("RAGKIT_CHUNK_OVERLAP", int),
     "top_k": ("RAGKIT_TOP_K", int),
