@@ -69,3 +69,55 @@ def test_a_beir_folder_is_loaded_with_only_judged_queries(tmp_path: Path) -> Non
     assert dataset.queries == {"q1": "first"}
     assert dataset.qrels == {"q1": {"2": 1}}
     assert dataset.corpus["1"] == ("T", "text 1")
+
+
+def test_ragkit_eval_indexes_a_corpus_once_and_reports_every_metric(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    settings: object,
+    kit: object,
+) -> None:
+    import sqlalchemy as sa
+
+    from ragkit.cli import main
+    from ragkit.schema import Document
+
+    corpus = {
+        "d1": ("Password reset", "Reset links expire after thirty minutes."),
+        "d2": ("Sync conflicts", "Error E-1042 appears when two devices edit one note offline."),
+        "d3": ("Refunds", "Annual plans can be refunded within fourteen days."),
+        "d4": ("Exports", "Exports arrive as a zip archive of Markdown files."),
+    }
+    with (tmp_path / "corpus.jsonl").open("w") as lines:
+        for doc_id, (title, text) in corpus.items():
+            lines.write(json.dumps({"_id": doc_id, "title": title, "text": text}) + "\n")
+    queries = {
+        "q1": "how long is a reset link valid",
+        "q2": "what is E-1042",
+        "q3": "refund window for annual plans",
+    }
+    (tmp_path / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": t}) + "\n" for q, t in queries.items())
+    )
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("q\tc\ts\nq1\td1\t1\nq2\td2\t1\nq3\td3\t1\n")
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)  # type: ignore[attr-defined]
+    for mode in ("hybrid", "text"):
+        assert main(["eval", "--dataset", str(tmp_path), "--mode", mode, "--json"]) == 0
+        result = json.loads(capsys.readouterr().out)
+        assert {
+            "ndcg@10",
+            "recall@10",
+            "recall@100",
+            "mrr@10",
+            "latency_ms_p50",
+            "latency_ms_p95",
+        } <= set(result)
+        assert result["queries"] == 3 and result["corpus"] == 4
+        assert result["ndcg@10"] == pytest.approx(1.0)
+    with kit.database.sessions() as session:  # type: ignore[attr-defined]
+        sources = session.scalars(
+            sa.select(Document.source).where(Document.organization_id.like("eval-%"))
+        ).all()
+    assert sorted(sources) == ["d1", "d2", "d3", "d4"]
