@@ -64,19 +64,15 @@ def run(command: Sequence[str], env: dict[str, str]) -> None:
 
 
 def start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen:
-    return subprocess.Popen(command, env=env)
+    """Start a child in its own session: Ctrl-C reaches only this launcher, which stops it."""
+    return subprocess.Popen(command, env=env, start_new_session=True)
 
 
-def stop(processes: Sequence[subprocess.Popen], *, interrupted: bool) -> None:
-    """Let each process stop (a worker finishes its current job first), then wait.
-
-    After Ctrl-C the processes have had SIGINT from the terminal already: a second signal
-    would make the worker abandon its job, so they are only waited for.
-    """
-    if not interrupted:
-        for process in processes:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
+def stop(processes: Sequence[subprocess.Popen]) -> None:
+    """SIGTERM each process once (a worker finishes its current job first), then wait."""
+    for process in processes:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
     deadline = time.monotonic() + STOP_SECONDS
     for process in processes:
         try:
@@ -87,14 +83,20 @@ def stop(processes: Sequence[subprocess.Popen], *, interrupted: bool) -> None:
 
 def supervise(processes: Sequence[subprocess.Popen]) -> int:
     """Wait until Ctrl-C, or until one of the processes stops; returns its status."""
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
     except KeyboardInterrupt:
-        stop(processes, interrupted=True)
+        stop(processes)
         return 0
-    stop(processes, interrupted=False)
+    stop(processes)
     return max(process.returncode or 0 for process in processes)
+
+
+def interrupt(signum: int, frame: object) -> None:
+    """SIGTERM stops the launcher as Ctrl-C does."""
+    raise KeyboardInterrupt
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
