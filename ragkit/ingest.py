@@ -28,6 +28,7 @@ from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
 from ragkit.index import VectorStores, index_for_ingest
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, read_file
+from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
 from ragkit.settings import Settings
 
@@ -431,6 +432,10 @@ def write_postings(
 ) -> None:
     """Fill the lexical index for documents' chunks from PostgreSQL's own stemming."""
     ids = [document_ids] if isinstance(document_ids, uuid.UUID) else list(document_ids)
+    for (organization,) in session.execute(
+        sa.select(Document.organization_id).where(Document.id.in_(ids)).distinct()
+    ):
+        corpus_stats.forget(organization)
     session.execute(
         sa.text(
             """

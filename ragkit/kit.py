@@ -17,7 +17,14 @@ from ragkit.embeddings import EmbeddingModel, load_embedding_model
 from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.index import VectorStores, active_index
 from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files, delete_vectors
-from ragkit.retrieve import RetrievedChunk, dense_search, fuse, load_chunks, text_search
+from ragkit.retrieve import (
+    RetrievedChunk,
+    corpus_stats,
+    dense_search,
+    fuse,
+    load_chunks,
+    text_search,
+)
 from ragkit.schema import Chunk, Document
 from ragkit.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 
@@ -149,6 +156,7 @@ class RagKit:
             delete_vectors(session, self.stores, [document_id])
             session.delete(document)
             session.commit()
+        corpus_stats.forget(organization)
 
     # Retrieval and answers
 

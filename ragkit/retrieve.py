@@ -5,6 +5,7 @@ Every search is confined to one organization, and optionally to some of its docu
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,31 +26,63 @@ from ragkit.schema import Chunk, Document
 BM25_K1 = 1.2
 BM25_B = 0.75
 
+QUERY_TERMS_SQL = """
+SELECT coalesce(array_agg(DISTINCT lexeme), '{}')
+FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+"""
+CORPUS_SQL = """
+SELECT count(*)::float8, coalesce(avg(term_count), 1)::float8
+FROM chunks WHERE organization_id = :organization
+"""
+# Postings are fetched by (organization, term) through their index; document frequencies are
+# counted over the whole organization before any document filter narrows the candidates.
 BM25_SQL = """
-WITH query_terms AS (
-    SELECT DISTINCT lexeme AS term
-    FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
-), corpus AS (
-    SELECT count(*)::float8 AS n, greatest(avg(term_count), 1)::float8 AS avgdl
-    FROM chunks WHERE organization_id = :organization
-), frequencies AS (
-    SELECT p.term, count(*)::float8 AS df
-    FROM chunk_terms p JOIN query_terms q ON q.term = p.term
-    WHERE p.organization_id = :organization
-    GROUP BY p.term
+WITH postings AS (
+    SELECT chunk_id, document_id, tf, doc_len, count(*) OVER (PARTITION BY term) AS df
+    FROM chunk_terms
+    WHERE organization_id = :organization AND term = ANY(:terms)
 )
-SELECT p.chunk_id,
-       sum(ln(1 + (corpus.n - f.df + 0.5) / (f.df + 0.5))
-           * p.tf * (:k1 + 1)
-           / (p.tf + :k1 * (1 - :b + :b * p.doc_len / corpus.avgdl))) AS score
-FROM chunk_terms p
-JOIN frequencies f ON f.term = p.term
-CROSS JOIN corpus
-WHERE p.organization_id = :organization {document_filter}
-GROUP BY p.chunk_id
+SELECT chunk_id,
+       sum(ln(1 + (:n - df + 0.5) / (df + 0.5))
+           * tf * (:k1 + 1) / (tf + :k1 * (1 - :b + :b * doc_len / :avgdl))) AS score
+FROM postings
+{document_filter}
+GROUP BY chunk_id
 ORDER BY score DESC
 LIMIT :limit
 """
+CORPUS_STATS_TTL = 30.0
+
+
+class CorpusStats:
+    """Chunk count and mean length per organization, cached briefly.
+
+    BM25 needs both for every query; counting them is linear in the corpus, while the values
+    drift slowly, so a few seconds of staleness changes no ranking that matters.
+    """
+
+    def __init__(self, ttl: float = CORPUS_STATS_TTL) -> None:
+        self.ttl = ttl
+        self._values: dict[tuple[str, str], tuple[float, float, float]] = {}
+
+    def get(self, session: Session, organization: str) -> tuple[float, float]:
+        key = (str(session.get_bind().engine.url), organization)
+        cached = self._values.get(key)
+        now = time.monotonic()
+        if cached is None or now - cached[2] > self.ttl:
+            count, average = session.execute(
+                sa.text(CORPUS_SQL), {"organization": organization}
+            ).one()
+            cached = (float(count), max(float(average), 1.0), now)
+            self._values[key] = cached
+        return cached[0], cached[1]
+
+    def forget(self, organization: str) -> None:
+        for key in [key for key in self._values if key[1] == organization]:
+            del self._values[key]
+
+
+corpus_stats = CorpusStats()
 
 
 @dataclass(frozen=True)
@@ -113,16 +146,24 @@ def text_search(
     text_search_config: str = "english",
 ) -> Ranked:
     """Chunks ranked by BM25 over stemmed terms; any query term may match."""
-    document_filter = "AND p.document_id = ANY(:document_ids)" if document_ids else ""
+    terms = session.execute(
+        sa.text(QUERY_TERMS_SQL), {"config": text_search_config, "query": query}
+    ).scalar_one()
+    if not terms:
+        return []
+    count, average_length = corpus_stats.get(session, organization)
     parameters: dict[str, object] = {
-        "config": text_search_config,
-        "query": query,
         "organization": organization,
+        "terms": list(terms),
+        "n": count,
+        "avgdl": average_length,
         "limit": limit,
         "k1": BM25_K1,
         "b": BM25_B,
     }
+    document_filter = ""
     if document_ids:
+        document_filter = "WHERE document_id = ANY(:document_ids)"
         parameters["document_ids"] = list(document_ids)
     rows = session.execute(sa.text(BM25_SQL.format(document_filter=document_filter)), parameters)
     return [(str(chunk_id), float(score)) for chunk_id, score in rows]
