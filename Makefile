@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= How do I reset my password?
 
-.PHONY: setup run ask test lint typecheck clean
+.PHONY: setup run demo test lint typecheck clean
 
 setup: $(VENV)/.installed
 
@@ -19,6 +19,11 @@ $(VENV)/.installed: pyproject.toml
 # The web app on :5000 and one worker, on embedded PostgreSQL (and Valkey if no Redis answers).
 run: setup
 	$(BIN)/python -m webapp.serve
+
+# The library and CLI alone: ingest the example documents, answer one question.
+demo: setup
+	$(BIN)/ragkit ingest examples/docs
+	$(BIN)/ragkit ask "$(QUESTION)"
 
 lint: setup
 	$(BIN)/ruff check .
