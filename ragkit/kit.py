@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from llama_index.vector_stores.postgres import PGVectorStore
 
 from ragkit.answer import Answer, Answerer, ExtractiveAnswerer, Turn, abstain
 from ragkit.database import Database
@@ -20,9 +21,9 @@ from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files, d
 from ragkit.retrieve import (
     RetrievedChunk,
     corpus_stats,
-    dense_search,
     fuse,
     load_chunks,
+    nearest_chunks,
     text_search,
 )
 from ragkit.schema import Chunk, Document
@@ -88,6 +89,15 @@ class RagKit:
         if embed_model == self.settings.embed_model:
             return self.model
         return load_embedding_model(self.settings.replace(embed_model=embed_model))
+
+    def vector_store(self, organization: str | None = None) -> PGVectorStore:
+        """The LlamaIndex ``PGVectorStore`` over the organization's active vector table.
+
+        For use with LlamaIndex directly (e.g. ``VectorStoreIndex.from_vector_store``); filter
+        on ``organization_id`` metadata to stay within the organization.
+        """
+        with self.database.sessions() as session:
+            return self.stores.store(active_index(session, self._organization(organization)))
 
     def model_for(self, organization: str | None = None) -> EmbeddingModel:
         """The model that embedded the organization's active index: queries must use it too."""
@@ -184,13 +194,13 @@ class RagKit:
                 index = active_index(session, organization)
                 model = self.model_named(index.embed_model)
                 embedding = query_embedding or model.embed_query(query)
-                dense = dense_search(
-                    self.stores.store(index),
+                dense = nearest_chunks(
+                    session,
+                    self.stores.row_model(index),
                     embedding,
                     organization,
                     depth,
                     document_ids,
-                    self.settings.hnsw_ef_search,
                 )
             if mode in ("text", "hybrid"):
                 text = text_search(

@@ -110,3 +110,28 @@ def test_fusion_adds_normalised_scores() -> None:
     fused = dict(fuse(dense, text, dense_weight=0.5))
     assert fused == {"a": 0.5, "b": 0.25, "c": 0.5}
     assert [chunk for chunk, _ in fuse(dense, text, 0.5)] == ["a", "c", "b"]
+
+
+def test_llamaindex_can_query_the_same_store_and_agrees_with_ragkit(
+    kit: RagKit, support_org: str
+) -> None:
+    from llama_index.core import VectorStoreIndex
+    from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
+
+    from ragkit.retrieve import dense_search
+
+    store = kit.vector_store(support_org)
+    question = "How long is the password reset link valid?"
+    embedding = kit.model.embed_query(question)
+    ours = kit.retrieve(question, support_org, mode="dense", top_k=5, query_embedding=embedding)
+    through_store = dense_search(store, embedding, support_org, 5)
+    assert [str(chunk.chunk_id) for chunk in ours] == [node for node, _ in through_store]
+    index = VectorStoreIndex.from_vector_store(store, embed_model=kit.model.embedding)
+    retriever = index.as_retriever(
+        similarity_top_k=3,
+        filters=MetadataFilters(filters=[MetadataFilter(key="organization_id", value=support_org)]),
+    )
+    nodes = retriever.retrieve(question)
+    assert nodes[0].node.node_id == str(ours[0].chunk_id)
+    assert nodes[0].node.metadata["page_number"] is None
+    assert "30 minutes" in " ".join(node.node.get_content() for node in nodes)
