@@ -6,7 +6,10 @@ they are ready, then queues the 20 jobs and times until every document is ``read
 start-up (loading the model) is reported apart. Prints the figures and writes them as JSON to
 ``benchmarks/results/workers_throughput.json``.
 
-    python benchmarks/workers_throughput.py [--documents 20] [--workers 1 2]
+    python benchmarks/workers_throughput.py [--documents 20] [--workers 1 2] [--simple]
+
+``--simple`` runs ``python -m workers --simple`` (jobs in the worker process, no fork per job)
+and writes ``workers_throughput_simple.json``.
 """
 
 from __future__ import annotations
@@ -92,10 +95,12 @@ def count_with(kit: RagKit, organization: str, *statuses: DocumentStatus) -> int
         ).scalar_one()
 
 
-def start_workers(count: int, env: dict[str, str], connection: Redis) -> list[subprocess.Popen]:
+def start_workers(
+    count: int, env: dict[str, str], connection: Redis, options: list[str]
+) -> list[subprocess.Popen]:
     processes = [
         subprocess.Popen(
-            [sys.executable, "-m", "workers"],
+            [sys.executable, "-m", "workers", *options],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -116,13 +121,15 @@ def stop_workers(processes: list[subprocess.Popen]) -> None:
         process.wait(timeout=60)
 
 
-def measure(kit: RagKit, connection: Redis, env: dict[str, str], workers: int, count: int) -> dict:
+def measure(
+    kit: RagKit, connection: Redis, env: dict[str, str], workers: int, count: int, simple: bool
+) -> dict:
     connection.flushdb()
     organization = f"bench-{uuid.uuid4().hex[:8]}"
     folder = Path(tempfile.mkdtemp(prefix="ragkit-bench-"))
     documents = record_pending(kit, organization, write_documents(folder, count))
     started = time.perf_counter()
-    processes = start_workers(workers, env, connection)
+    processes = start_workers(workers, env, connection, ["--simple"] if simple else [])
     startup = time.perf_counter() - started
     began = time.perf_counter()
     for document in documents:
@@ -134,6 +141,7 @@ def measure(kit: RagKit, connection: Redis, env: dict[str, str], workers: int, c
     stop_workers(processes)
     return {
         "workers": workers,
+        "mode": "simple" if simple else "fork",
         "documents": count,
         "seconds": round(elapsed, 2),
         "documents_per_minute": round(count / elapsed * 60, 1),
@@ -164,6 +172,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=20)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--simple", action="store_true", help="workers run jobs in-process")
     arguments = parser.parse_args()
     home = Path(os.environ.get("RAGKIT_BENCH_HOME", "/tmp/ragkit-bench"))
     server, name = scratch_database(home)
@@ -173,26 +182,30 @@ def main() -> None:
     connection = Redis.from_url(REDIS_URL)
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "RAGKIT_HOME": str(home)}
     try:
-        runs = [measure(kit, connection, env, n, arguments.documents) for n in arguments.workers]
+        runs = [
+            measure(kit, connection, env, n, arguments.documents, arguments.simple)
+            for n in arguments.workers
+        ]
     finally:
         connection.flushdb()
         kit.database.close()
         drop_database(server, name)
-    report(runs)
+    report(runs, RESULTS.with_stem(RESULTS.stem + "_simple") if arguments.simple else RESULTS)
 
 
-def report(runs: list[dict[str, Any]]) -> None:
+def report(runs: list[dict[str, Any]], results: Path) -> None:
     machine = {"cores": os.cpu_count(), "cpu": cpu_model(), "python": platform.python_version()}
     print(f"machine: {machine['cores']} cores, {machine['cpu']}")
     for run in runs:
         print(
-            f"{run['workers']} worker(s): {run['documents']} documents in {run['seconds']} s = "
+            f"{run['workers']} {run['mode']} worker(s): "
+            f"{run['documents']} documents in {run['seconds']} s = "
             f"{run['documents_per_minute']} documents/minute "
             f"(start-up {run['worker_startup_seconds']} s, {run['chunks']} chunks)"
         )
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2) + "\n")
-    print(f"written to {RESULTS.relative_to(ROOT)}")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text(json.dumps({"machine": machine, "runs": runs}, indent=2) + "\n")
+    print(f"written to {results.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":
