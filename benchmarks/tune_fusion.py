@@ -19,9 +19,10 @@ from pathlib import Path
 from ragkit import RagKit, Settings
 from ragkit.evaluate import ensure_indexed, load_dataset, namespace, score_run
 from ragkit.index import active_index
-from ragkit.retrieve import Ranked, dense_search, fuse, text_search
+from ragkit.retrieve import Ranked, fuse, nearest_chunks, text_search
 
 DEPTHS = (100, 300, 1000)
+BM25_PARAMETERS = ((1.2, 0.75), (0.9, 0.4), (1.5, 0.75), (1.2, 0.9))
 WEIGHTS = tuple(round(0.1 * step, 1) for step in range(11))
 
 
@@ -44,16 +45,32 @@ def documents(ranked: Ranked, source_of: dict[str, str], top_k: int = 100) -> li
     return ranking
 
 
-def fetch_lists(kit: RagKit, organization: str, queries: dict[str, str], depth: int) -> dict:
-    lists = {}
+def fetch_lists(
+    kit: RagKit, organization: str, queries: dict[str, str], depth: int
+) -> tuple[dict[str, Ranked], dict[tuple[float, float], dict[str, Ranked]]]:
+    """Each query's dense list, and its BM25 list for every (k1, b) tried."""
+    dense: dict[str, Ranked] = {}
+    lexical: dict[tuple[float, float], dict[str, Ranked]] = {p: {} for p in BM25_PARAMETERS}
     with kit.database.sessions() as session:
-        store = kit.stores.store(active_index(session, organization))
+        rows = kit.stores.row_model(active_index(session, organization))
+        model = kit.model_for(organization)
         for query_id, text in queries.items():
-            embedding = kit.model_for(organization).embed_query(text)
-            dense = dense_search(store, embedding, organization, depth)
-            lexical = text_search(session, text, organization, depth)
-            lists[query_id] = (dense, lexical)
-    return lists
+            embedding = model.embed_query(text)
+            dense[query_id] = nearest_chunks(session, rows, embedding, organization, depth)
+            for k1, b in BM25_PARAMETERS:
+                lexical[(k1, b)][query_id] = text_search(
+                    session, text, organization, depth, k1=k1, b=b
+                )
+    return dense, lexical
+
+
+def per_document(ranked: Ranked, source_of: dict[str, str]) -> Ranked:
+    """A chunk list as a document list: each document scored by its best chunk."""
+    best: dict[str, float] = {}
+    for chunk_id, score in ranked:
+        source = source_of[chunk_id]
+        best[source] = max(best.get(source, score), score)
+    return sorted(best.items(), key=lambda item: -item[1])
 
 
 def source_map(kit: RagKit, organization: str) -> dict[str, str]:

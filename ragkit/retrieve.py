@@ -171,6 +171,8 @@ def text_search(
     limit: int,
     document_ids: Sequence[uuid.UUID] | None = None,
     text_search_config: str = "english",
+    k1: float = BM25_K1,
+    b: float = BM25_B,
 ) -> Ranked:
     """Chunks ranked by BM25 over stemmed terms; any query term may match."""
     terms = session.execute(
@@ -185,8 +187,8 @@ def text_search(
         "n": count,
         "avgdl": average_length,
         "limit": limit,
-        "k1": BM25_K1,
-        "b": BM25_B,
+        "k1": k1,
+        "b": b,
     }
     document_filter = ""
     if document_ids:
