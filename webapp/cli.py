@@ -54,7 +54,9 @@ def reindex_command(
     report(wait_for(progress) if wait else progress)
 
 
-def check_scope(everything: bool, organization: str | None, document_ids: tuple) -> None:
+def check_scope(
+    everything: bool, organization: str | None, document_ids: tuple[uuid.UUID, ...]
+) -> None:
     if everything == bool(organization or document_ids):
         raise click.UsageError("give either --all, or --org and/or --document")
 
