@@ -310,10 +310,10 @@ class Pipeline:
     ) -> list[ChunkDraft]:
         content_type = detect_content_type(data, document.source or path.name)
         document.content_type = content_type
-        units = read_file(path, content_type)
+        units = read_file(path, content_type, name=document.source)
         drafts = self.chunk_units(units, model)
         if not drafts:
-            raise DocumentReadError(f"{document.source}: no text could be extracted")
+            raise DocumentReadError(f"{Path(document.source).name}: no text could be extracted")
         return drafts
 
     def _embed(

@@ -303,24 +303,27 @@ READERS: dict[str, Callable[[], BaseReader]] = {
 }
 
 
-def read_file(path: Path, content_type: str) -> list[LlamaDocument]:
+def read_file(path: Path, content_type: str, name: str | None = None) -> list[LlamaDocument]:
     """Read ``path`` with the reader for ``content_type``.
+
+    ``name`` is the file name errors mention (an upload's original name, not its storage name).
 
     Raises:
         UnsupportedFileType: no reader handles ``content_type``.
         DocumentReadError: the file is corrupt, encrypted, or holds no text.
     """
+    shown = Path(name).name if name else path.name
     if content_type not in READERS:
-        raise UnsupportedFileType(f"{path.name}: unsupported content type {content_type}")
+        raise UnsupportedFileType(f"{shown}: unsupported content type {content_type}")
     try:
         units = READERS[content_type]().load_data(path)
     except (UnsupportedFileType, DocumentReadError):
         raise
     except Exception as error:  # parsers raise many unrelated types for corrupt input
-        raise DocumentReadError(f"{path.name}: could not be read ({_reason(error)})") from error
+        raise DocumentReadError(f"{shown}: could not be read ({_reason(error)})") from error
     units = [unit for unit in units if unit.text.strip()]
     if not units:
-        raise DocumentReadError(f"{path.name}: no text could be extracted")
+        raise DocumentReadError(f"{shown}: no text could be extracted")
     return units
 
 

@@ -111,6 +111,7 @@ def plan_reindex(
     """
     if batch_size < 1:
         raise ConfigurationError("the batch size must be at least 1")
+    drop_retired_generations(kit)
     model = kit.model_named(embed_model or kit.settings.embed_model)
     if chunk_size is not None:
         kit.settings.replace(chunk_size=chunk_size)  # validates it
@@ -194,6 +195,7 @@ def reindex_batch(kit: RagKit, run_id: uuid.UUID, batch: int) -> ReindexProgress
     """
     with kit.database.sessions() as session:
         run = _run(session, run_id)
+        _reopen_for_retry(session, run, batch)
         pending = list(
             session.scalars(
                 sa.select(ReindexItem.document_id).where(
@@ -208,6 +210,24 @@ def reindex_batch(kit: RagKit, run_id: uuid.UUID, batch: int) -> ReindexProgress
     if failures:
         raise ReindexFailed(f"{len(failures)} of {len(pending)} documents failed: {failures[0]}")
     return progress
+
+
+def _reopen_for_retry(session: Session, run: ReindexRun, batch: int) -> None:
+    """A retried batch of a failed run gets another chance to complete it."""
+    if run.state != ReindexState.FAILED.value:
+        return
+    retried: Any = session.execute(
+        sa.update(ReindexItem)
+        .where(
+            ReindexItem.run_id == run.id,
+            ReindexItem.batch == batch,
+            ReindexItem.state == "failed",
+        )
+        .values(state="pending", error=None)
+    )
+    if retried.rowcount:
+        run.state, run.error, run.finished_at = ReindexState.RUNNING.value, None, None
+    session.commit()
 
 
 def _run(session: Session, run_id: uuid.UUID) -> ReindexRun:
@@ -352,7 +372,11 @@ def _organizations(session: Session, run: ReindexRun) -> list[str]:
 
 
 def _drop_unused_generations(session: Session, keep: int) -> None:
-    """Retire and drop generations no organization (and not the default) uses any more."""
+    """Retire generations no organization (and not the default) uses any more.
+
+    Their tables are dropped later (:func:`drop_retired_generations`): a query that looked up
+    the old generation just before the switch may still be reading it.
+    """
     used = set(session.scalars(sa.select(OrganizationIndex.vector_index_id)))
     candidates = session.scalars(
         sa.select(VectorIndex).where(
@@ -364,7 +388,28 @@ def _drop_unused_generations(session: Session, keep: int) -> None:
     for index in candidates:
         if index.id not in used:
             index.status = IndexStatus.RETIRED.value
-            session.execute(sa.text(f"DROP TABLE IF EXISTS {index.table_name}"))
+
+
+def drop_retired_generations(kit: RagKit) -> list[str]:
+    """Drop the tables of retired generations; returns their names.
+
+    Called when a new reindex is planned, so a retired table outlives its switch by at least
+    one run; call it directly to reclaim the space sooner.
+    """
+    dropped = []
+    with kit.database.sessions() as session:
+        retired = session.scalars(
+            sa.select(VectorIndex).where(VectorIndex.status == IndexStatus.RETIRED.value)
+        )
+        for index in retired:
+            exists = session.execute(
+                sa.text("SELECT to_regclass(:table)"), {"table": index.table_name}
+            ).scalar()
+            if exists:
+                session.execute(sa.text(f"DROP TABLE IF EXISTS {index.table_name}"))
+                dropped.append(index.table_name)
+        session.commit()
+    return dropped
 
 
 def reindex_progress(kit: RagKit, run_id: uuid.UUID) -> ReindexProgress:

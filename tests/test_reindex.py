@@ -146,3 +146,47 @@ def test_an_empty_run_finishes_at_once(kit: RagKit, organization: str) -> None:
     plan = plan_reindex(kit, organization=organization)
     assert plan.batches == {}
     assert finish_run(kit, plan.run_id).state == "succeeded"
+
+
+def test_a_retried_batch_can_complete_a_failed_run(
+    kit: RagKit, organization: str, second_model: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kit.pipeline.ingest_texts(organization, [TextItem("a", "A", "Alpha text about quotas.")])
+    plan = plan_reindex(kit, organization=organization, embed_model=second_model)
+    model = kit.model_named(second_model)
+    working = model.embed_texts
+
+    def broken(texts: list[str]) -> list[list[float]]:
+        raise RuntimeError("temporarily unavailable")
+
+    monkeypatch.setattr(model, "embed_texts", broken)
+    with pytest.raises(ReindexFailed):
+        reindex_batch(kit, plan.run_id, 0)
+    monkeypatch.setattr(model, "embed_texts", working)
+    progress = reindex_batch(kit, plan.run_id, 0)
+    assert (progress.state, progress.failed, progress.done) == ("succeeded", 0, 1)
+    assert generation(kit, organization).dimensions == 128
+
+
+def test_an_unused_generation_is_retired_first_and_its_table_dropped_later(
+    kit: RagKit,
+) -> None:
+    from ragkit.index import create_generation
+    from ragkit.reindex import _drop_unused_generations, drop_retired_generations
+    from ragkit.schema import IndexStatus
+
+    def table_exists(name: str) -> bool:
+        with kit.database.sessions() as session:
+            return (
+                session.execute(sa.text("SELECT to_regclass(:t)"), {"t": name}).scalar() is not None
+            )
+
+    with kit.database.sessions() as session:
+        unused = create_generation(session, "hf:unused-model", 16, status=IndexStatus.ACTIVE)
+        session.commit()
+        _drop_unused_generations(session, keep=-1)
+        session.commit()
+        table, status = unused.table_name, session.get(VectorIndex, unused.id).status
+    assert status == "retired" and table_exists(table)
+    assert table in drop_retired_generations(kit)
+    assert not table_exists(table)
