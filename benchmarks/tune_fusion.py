@@ -100,34 +100,56 @@ def main() -> int:
     organization = namespace(dataset, kit.settings)
     ensure_indexed(kit, organization, dataset)
     started = time.perf_counter()
-    lists = fetch_lists(kit, organization, dataset.queries, max(DEPTHS))
+    dense, lexical = fetch_lists(kit, organization, dataset.queries, max(DEPTHS))
     sources = source_map(kit, organization)
+    identity = {source: source for source in set(sources.values())}
     results = []
-    for depth in DEPTHS:
-        cut = {q: (d[:depth], t[:depth]) for q, (d, t) in lists.items()}
-        for weight in WEIGHTS:
-            run = {q: documents(fuse(d, t, weight), sources) for q, (d, t) in cut.items()}
+    for (k1, b), text in lexical.items():
+        for depth in DEPTHS:
+            cut = {q: (dense[q][:depth], text[q][:depth]) for q in dense}
+            shared = {"depth": depth, "k1": k1, "b": b}
+            for weight in WEIGHTS:
+                run = {q: documents(fuse(d, t, weight), sources) for q, (d, t) in cut.items()}
+                results.append(
+                    {
+                        "fusion": "minmax",
+                        "level": "chunk",
+                        "dense_weight": weight,
+                        **shared,
+                        **score_run(dataset.qrels, run),
+                    }
+                )
+                run = {
+                    q: documents(
+                        fuse(per_document(d, sources), per_document(t, sources), weight),
+                        identity,
+                    )
+                    for q, (d, t) in cut.items()
+                }
+                results.append(
+                    {
+                        "fusion": "minmax",
+                        "level": "document",
+                        "dense_weight": weight,
+                        **shared,
+                        **score_run(dataset.qrels, run),
+                    }
+                )
+            run = {q: documents(rrf(d, t), sources) for q, (d, t) in cut.items()}
             results.append(
                 {
-                    "fusion": "minmax",
-                    "depth": depth,
-                    "dense_weight": weight,
+                    "fusion": "rrf60",
+                    "level": "chunk",
+                    "dense_weight": None,
+                    **shared,
                     **score_run(dataset.qrels, run),
                 }
             )
-        run = {q: documents(rrf(d, t), sources) for q, (d, t) in cut.items()}
-        results.append(
-            {
-                "fusion": "rrf60",
-                "depth": depth,
-                "dense_weight": None,
-                **score_run(dataset.qrels, run),
-            }
-        )
     results.sort(key=lambda row: -row["ndcg@10"])
     for row in results[:15]:
         print(
-            f"{row['fusion']:>7} depth={row['depth']:<5} w={row['dense_weight']!s:<5} "
+            f"{row['fusion']:>7} {row['level']:>8} k1={row['k1']} b={row['b']} "
+            f"depth={row['depth']:<5} w={row['dense_weight']!s:<5} "
             f"nDCG@10={row['ndcg@10']:.4f} R@100={row['recall@100']:.4f}"
         )
     report = {

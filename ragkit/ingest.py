@@ -7,10 +7,11 @@ reader never sees half of an old and half of a new version, and running the same
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,19 @@ class TextItem:
     source: str
     title: str
     text: str
+
+
+@dataclass
+class Prepared:
+    """A document read and chunked, waiting for its new chunks' vectors."""
+
+    document_id: uuid.UUID
+    index: VectorIndex
+    model: EmbeddingModel
+    drafts: list[ChunkDraft]
+    digest: str
+    vectors: dict[str, Any]
+    error: Exception | None = None
 
 
 @dataclass(frozen=True)
@@ -156,10 +170,80 @@ class Pipeline:
     def signature(self, index: VectorIndex) -> str:
         return f"{self.settings.pipeline_signature};index={index.name}"
 
+    def ingest_files(
+        self,
+        paths: Iterable[Path],
+        organization: str,
+        on_file: ProgressCallback | None = None,
+        group_chunks: int = 256,
+    ) -> list[IngestResult]:
+        """Ingest files, embedding the chunks of several files together.
+
+        The model is fastest on full batches; a folder of small files would otherwise give it
+        a few chunks at a time. Each document is still stored in its own transaction.
+        """
+        results: list[IngestResult] = []
+        group: list[tuple[Path, str, Prepared]] = []
+
+        def flush() -> None:
+            for path, outcome, job in group:
+                result = self._finish(path, outcome, job)
+                results.append(result)
+                if on_file is not None:
+                    on_file(path, result)
+            group.clear()
+
+        for path in paths:
+            started = self._start(path, organization)
+            if isinstance(started, IngestResult):
+                results.append(started)
+                if on_file is not None:
+                    on_file(path, started)
+                continue
+            group.append((path, *started))
+            if sum(len(job.drafts) for _, _, job in group) >= group_chunks:
+                self._embed_jobs([job for _, _, job in group])
+                flush()
+        self._embed_jobs([job for _, _, job in group])
+        flush()
+        return results
+
     def ingest_file(
         self, path: Path, organization: str, *, title: str | None = None
     ) -> IngestResult:
         """Add or update the document read from ``path``; unchanged files cost one hash."""
+        started = self._start(path, organization, title=title)
+        if isinstance(started, IngestResult):
+            return started
+        outcome, job = started
+        self._embed_jobs([job])
+        return self._finish(path, outcome, job)
+
+    def _start(
+        self, path: Path, organization: str, *, title: str | None = None
+    ) -> IngestResult | tuple[str, Prepared]:
+        """Record the file's document and chunk it; or say why there is nothing to embed."""
+        registered = self._register(path, organization, title)
+        if isinstance(registered, IngestResult):
+            return registered
+        document_id, outcome = registered
+        try:
+            job = self.prepare(document_id, force=True)
+        except RagkitError as error:
+            return IngestResult(str(path), "failed", document_id, error=str(error))
+        assert isinstance(job, Prepared)
+        return outcome, job
+
+    def _finish(self, path: Path, outcome: str, job: Prepared) -> IngestResult:
+        try:
+            document = self.store(job)
+        except RagkitError as error:
+            return IngestResult(str(path), "failed", job.document_id, error=str(error))
+        return IngestResult(str(path), outcome, document.id, document.chunk_count)
+
+    def _register(
+        self, path: Path, organization: str, title: str | None
+    ) -> IngestResult | tuple[uuid.UUID, str]:
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -191,12 +275,7 @@ class Pipeline:
             document.content_hash = digest
             document.status = DocumentStatus.PENDING.value
             session.commit()
-            document_id = document.id
-        try:
-            processed = self.process_document(document_id, force=True)
-        except RagkitError as error:
-            return IngestResult(str(path), "failed", document_id, error=str(error))
-        return IngestResult(str(path), outcome, document_id, processed.chunk_count)
+            return document.id, outcome
 
     def _is_current(self, document: Document, digest: str, index: VectorIndex) -> bool:
         return (
@@ -211,6 +290,17 @@ class Pipeline:
         Idempotent: a document already processed from the same content with the same settings
         is left as it is unless ``force``. On failure the document is marked ``failed`` with a
         readable reason and the error is raised again.
+        """
+        job = self.prepare(document_id, force=force)
+        if isinstance(job, Document):
+            return job
+        self._embed_jobs([job])
+        return self.store(job)
+
+    def prepare(self, document_id: uuid.UUID, *, force: bool = False) -> Prepared | Document:
+        """Mark the document ``processing``, read and chunk it, and find re-usable vectors.
+
+        Returns the document itself when it is already current (and not ``force``).
         """
         with self.database.sessions() as session:
             document = session.get(Document, document_id)
@@ -231,19 +321,59 @@ class Pipeline:
             document.processing_error = None
             session.commit()
             model = self.model_for(index)
-            try:
+            with self._failing(session, document):
                 drafts = self._chunk(path, data, document, model)
-                vectors = self._embed(session, index, model, document.id, drafts)
-                self._replace(session, document, index, drafts, vectors, file_digest(data))
-            except RagkitError as error:
-                session.rollback()
-                self._fail(session, document, str(error))
-                raise
+                known = self.previous_vectors(session, index, document.id)
+                session.commit()
+            return Prepared(document.id, index, model, drafts, file_digest(data), known)
+
+    def _embed_jobs(self, jobs: Sequence[Prepared]) -> None:
+        """Embed the new chunks of several documents in one call per model."""
+        by_model: dict[str, list[Prepared]] = {}
+        for job in jobs:
+            by_model.setdefault(job.model.name, []).append(job)
+        for group in by_model.values():
+            missing = {
+                draft.content_hash: draft.embedding_text
+                for job in group
+                for draft in job.drafts
+                if draft.content_hash not in job.vectors
+            }
+            try:
+                fresh = dict(zip(missing, group[0].model.embed_texts(list(missing.values()))))
             except Exception as error:
-                session.rollback()
-                self._fail(session, document, f"processing failed: {error}")
-                raise
+                for job in group:
+                    job.error = error
+                continue
+            for job in group:
+                job.vectors.update(fresh)
+
+    def store(self, job: Prepared) -> Document:
+        """Replace the document's chunks, vectors and postings with the prepared ones."""
+        with self.database.sessions() as session:
+            document = session.get(Document, job.document_id)
+            if document is None:
+                raise DocumentNotFound(f"no document {job.document_id}")
+            with self._failing(session, document):
+                if job.error is not None:
+                    raise job.error
+                vectors = [job.vectors[draft.content_hash] for draft in job.drafts]
+                self._replace(session, document, job.index, job.drafts, vectors, job.digest)
             return document
+
+    @contextlib.contextmanager
+    def _failing(self, session: Session, document: Document) -> Iterator[None]:
+        """Record any error on the document as ``failed`` with its reason, then re-raise it."""
+        try:
+            yield
+        except RagkitError as error:
+            session.rollback()
+            self._fail(session, document, str(error))
+            raise
+        except Exception as error:
+            session.rollback()
+            self._fail(session, document, f"processing failed: {error}")
+            raise
 
     def ingest_texts(
         self, organization: str, items: Sequence[TextItem], content_type: str = "text/plain"
@@ -315,21 +445,6 @@ class Pipeline:
         if not drafts:
             raise DocumentReadError(f"{Path(document.source).name}: no text could be extracted")
         return drafts
-
-    def _embed(
-        self,
-        session: Session,
-        index: VectorIndex,
-        model: EmbeddingModel,
-        document_id: uuid.UUID,
-        drafts: Sequence[ChunkDraft],
-    ) -> list[Any]:
-        """Vectors for the drafts, re-using those of unchanged chunks of the previous version."""
-        known = self.previous_vectors(session, index, document_id)
-        missing = [draft for draft in drafts if draft.content_hash not in known]
-        fresh = model.embed_texts([draft.embedding_text for draft in missing])
-        known.update({draft.content_hash: vector for draft, vector in zip(missing, fresh)})
-        return [known[draft.content_hash] for draft in drafts]
 
     def previous_vectors(
         self, session: Session, index: VectorIndex, document_id: uuid.UUID

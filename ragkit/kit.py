@@ -138,13 +138,8 @@ class RagKit:
     ) -> IngestReport:
         """Ingest files and folders (recursively); a failed file does not stop the others."""
         organization = self._organization(organization)
-        report = IngestReport()
-        for path in collect_files(Path(path) for path in paths):
-            result = self.pipeline.ingest_file(path, organization)
-            report.results.append(result)
-            if on_file is not None:
-                on_file(path, result)
-        return report
+        files = collect_files(Path(path) for path in paths)
+        return IngestReport(self.pipeline.ingest_files(files, organization, on_file))
 
     def ingest_file(
         self, path: str | Path, organization: str | None = None, *, title: str | None = None
