@@ -190,3 +190,21 @@ def test_settings_reject_invalid_values() -> None:
         Settings.from_env({"RAGKIT_TOP_K": "many"})
     with pytest.raises(ConfigurationError):
         Settings.from_env({"RAGKIT_RETRIEVAL_MODE": "fuzzy"})
+
+
+def test_small_files_are_embedded_together_in_one_batch(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for number in range(5):
+        (workdir / f"note-{number}.txt").write_text(f"Note {number} explains feature {number}.")
+    calls: list[int] = []
+    original = kit.model.embed_texts
+
+    def counting(texts: list[str]) -> list[list[float]]:
+        calls.append(len(texts))
+        return original(texts)
+
+    monkeypatch.setattr(kit.model, "embed_texts", counting)
+    summary = kit.ingest_path(workdir, organization=organization).to_json()
+    assert summary["documents_added"] == 5
+    assert calls == [5]
