@@ -42,7 +42,7 @@ MAX_WORDS_PER_PAGE = 330
 SENTENCES_PER_PARAGRAPH = 3
 EDIT = " This sentence was added when the paragraph was revised."
 
-PHASES = ("read_file", "_chunk", "_embed", "_replace")
+PHASES = ("read_file", "_chunk", "_embed_jobs", "_replace")
 Page = tuple[str, list[str]]
 
 
@@ -144,7 +144,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             kit.model.embed_texts(["warm-up passage", "another one"])
             calls = count_embeddings(kit)
             phases = PhaseTimer()
-            for method in ("_chunk", "_embed", "_replace", "previous_vectors"):
+            for method in ("_chunk", "_embed_jobs", "_replace", "previous_vectors"):
                 phases.wrap(kit.pipeline, method)
             phases.wrap(ingest_module, "read_file")  # the PDF text, inside _chunk
             first = timed_ingest(kit, path, calls, phases)
