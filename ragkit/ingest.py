@@ -28,7 +28,7 @@ from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
 from ragkit.index import VectorStores, index_for_ingest
-from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, read_file
+from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_file
 from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
 from ragkit.settings import Settings
@@ -441,6 +441,8 @@ class Pipeline:
         content_type = detect_content_type(data, document.source or path.name)
         document.content_type = content_type
         units = read_file(path, content_type, name=document.source)
+        if document.title == title_from_path(Path(document.source)):
+            document.title = extract_title(path, content_type) or document.title
         drafts = self.chunk_units(units, model)
         if not drafts:
             raise DocumentReadError(f"{Path(document.source).name}: no text could be extracted")

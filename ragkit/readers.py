@@ -327,6 +327,52 @@ def read_file(path: Path, content_type: str, name: str | None = None) -> list[Ll
     return units
 
 
+def extract_title(path: Path, content_type: str) -> str | None:
+    """The title a document gives itself (PDF/DOCX metadata, HTML ``<title>``, Markdown H1)."""
+    try:
+        title = _TITLE_READERS[content_type](path) if content_type in _TITLE_READERS else None
+    except Exception:  # a title is a nicety: a file that hides it is still ingested
+        return None
+    title = " ".join((title or "").split())
+    return title[:500] or None
+
+
+def _pdf_title(path: Path) -> str | None:
+    from pypdf import PdfReader
+
+    metadata = PdfReader(path).metadata
+    return metadata.title if metadata is not None else None
+
+
+def _docx_title(path: Path) -> str | None:
+    import docx
+
+    return str(docx.Document(str(path)).core_properties.title or "") or None
+
+
+def _html_title(path: Path) -> str | None:
+    from bs4 import BeautifulSoup
+
+    title = BeautifulSoup(decode_text(path.read_bytes()), "html.parser").title
+    return title.get_text() if title is not None else None
+
+
+def _markdown_title(path: Path) -> str | None:
+    for line in decode_text(path.read_bytes()).split("\n"):
+        heading = MARKDOWN_HEADING.match(line)
+        if heading and len(heading.group(1)) == 1:
+            return heading.group(2)
+    return None
+
+
+_TITLE_READERS: dict[str, Callable[[Path], str | None]] = {
+    PDF: _pdf_title,
+    DOCX: _docx_title,
+    HTML: _html_title,
+    MARKDOWN: _markdown_title,
+}
+
+
 def _reason(error: Exception) -> str:
     cause = error
     while cause.__cause__ is not None or getattr(cause, "last_attempt", None) is not None:

@@ -208,3 +208,18 @@ def test_small_files_are_embedded_together_in_one_batch(
     summary = kit.ingest_path(workdir, organization=organization).to_json()
     assert summary["documents_added"] == 5
     assert calls == [5]
+
+
+def test_documents_take_their_own_title_unless_given_one(
+    kit: RagKit, organization: str, example_docs: Path
+) -> None:
+    kit.ingest_file(example_docs / "troubleshooting.pdf", organization)
+    kit.ingest_file(example_docs / "plans.csv", organization)
+    kit.ingest_file(example_docs / "faq.md", organization, title="Product FAQ")
+    with kit.database.sessions() as session:
+        titles = set(
+            session.scalars(
+                sa.select(Document.title).where(Document.organization_id == organization)
+            )
+        )
+    assert titles == {"Nimbus Notes Troubleshooting Guide", "Plans", "Product FAQ"}

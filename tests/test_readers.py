@@ -123,3 +123,22 @@ def test_empty_text_file_is_a_read_error(workdir: Path) -> None:
     path.write_text("   \n\n")
     with pytest.raises(DocumentReadError, match="no text"):
         read_file(path, TEXT)
+
+
+@pytest.mark.parametrize(
+    ("name", "title"),
+    [
+        ("faq.md", "Nimbus Notes — Frequently Asked Questions"),
+        ("troubleshooting.pdf", "Nimbus Notes Troubleshooting Guide"),
+        ("refund-policy.docx", "Nimbus Notes Refund and Cancellation Policy"),
+        ("getting-started.html", "Getting started with Nimbus Notes | Nimbus Notes Help Center"),
+        ("plans.csv", None),
+    ],
+)
+def test_documents_are_titled_by_their_own_metadata_or_heading(
+    example_docs: Path, name: str, title: str | None
+) -> None:
+    from ragkit.readers import extract_title
+
+    path = example_docs / name
+    assert extract_title(path, detect_content_type(path.read_bytes(), name)) == title
