@@ -7,6 +7,7 @@ and each keeps its page, its section and its character span in the document's so
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,7 +35,7 @@ class ChunkDraft:
     end_char: int
     token_count: int
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
         return hashlib.sha256(self.content.encode()).hexdigest()
 

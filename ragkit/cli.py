@@ -91,7 +91,7 @@ def _kit(settings: Settings) -> Any:
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ragkit.ingest import collect_files
+    from ragkit.ingest import IngestResult, collect_files
 
     missing = [str(path) for path in args.paths if not path.exists()]
     kit = _kit(settings)
@@ -104,8 +104,6 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
         report = kit.ingest_path(*files, organization=args.org, on_file=advance)
     for path in missing:
-        from ragkit.ingest import IngestResult
-
         report.results.append(IngestResult(path, "failed", error=f"{path}: no such file"))
     summary = report.to_json()
     if args.json:

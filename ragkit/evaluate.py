@@ -197,7 +197,12 @@ def rank_documents(kit: Any, organization: str, query: str, top_k: int, mode: An
 
 
 def evaluate(
-    kit: Any, dataset: Dataset, mode: Any, top_k: int = 100, limit: int | None = None
+    kit: Any,
+    dataset: Dataset,
+    mode: Any,
+    top_k: int = 100,
+    limit: int | None = None,
+    split: str = "test",
 ) -> dict[str, Any]:
     """Index (if needed) and run every query; return the metrics and latencies."""
     from tqdm import tqdm
@@ -218,7 +223,7 @@ def evaluate(
     scores = score_run(qrels, run)
     return {
         "dataset": dataset.name,
-        "split": "",
+        "split": split,
         "mode": mode,
         "queries": len(queries),
         "corpus": len(dataset.corpus),
@@ -239,8 +244,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.split)
     kit = RagKit(settings)
     mode = args.mode or settings.retrieval_mode
-    result = evaluate(kit, dataset, mode, args.top_k, args.limit)
-    result["split"] = args.split
+    result = evaluate(kit, dataset, mode, args.top_k, args.limit, args.split)
     if args.json:
         print(json.dumps(result))
     else:

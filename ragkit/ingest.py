@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -33,7 +32,6 @@ from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
 from ragkit.settings import Settings
 
-log = logging.getLogger(__name__)
 ModelResolver = Callable[[str], EmbeddingModel]
 
 
@@ -68,6 +66,9 @@ class IngestResult:
     document_id: uuid.UUID | None = None
     chunks_added: int = 0
     error: str | None = None
+
+
+ProgressCallback = Callable[[Path, IngestResult], None]
 
 
 @dataclass
@@ -580,6 +581,3 @@ def write_postings(
         ),
         {"document_ids": ids},
     )
-
-
-ProgressCallback = Callable[[Path, IngestResult], None]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
@@ -308,6 +309,4 @@ class RagKit:
 
 
 def _with_query(answer: Answer, query: str, elapsed: float) -> Answer:
-    from dataclasses import replace
-
-    return replace(answer, search_query=query, elapsed=elapsed)
+    return dataclasses.replace(answer, search_query=query, elapsed=elapsed)

@@ -174,6 +174,13 @@ class _Sections:
     def add(self, text: str) -> None:
         self.parts[-1][1].append(text)
 
+    def extend_last(self, text: str) -> bool:
+        """Append to the current block; False when the section has no block yet."""
+        blocks = self.parts[-1][1]
+        if blocks:
+            blocks[-1] += " " + text
+        return bool(blocks)
+
     def documents(self, separator: str = "\n\n") -> list[LlamaDocument]:
         return [
             _unit(separator.join(blocks), section=title)
@@ -229,9 +236,7 @@ def html_to_documents(markup: str) -> list[LlamaDocument]:
         if not text:
             continue
         block = next((p for p in node.parents if p.name in BLOCK_TAGS), None)
-        if block is last_block and sections.parts[-1][1]:
-            sections.parts[-1][1][-1] += " " + text
-        else:
+        if block is not last_block or not sections.extend_last(text):
             sections.add(text)
         last_block = block
     return sections.documents(separator="\n")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from ragkit import RagKit
 from ragkit.index import active_index
 from ragkit.ingest import TextItem
-from ragkit.retrieve import fuse, normalise
+from ragkit.retrieve import fuse, nearest_chunks, normalise
 
 
 @pytest.mark.parametrize("mode", ["dense", "text", "hybrid"])
@@ -101,6 +101,27 @@ def test_dense_search_returns_more_rows_than_hnsw_ef_search(kit: RagKit, organiz
     with kit.database.sessions() as session:
         assert session.execute(sa.text("SHOW hnsw.iterative_scan")).scalar() == "strict_order"
         assert active_index(session, organization).dimensions == 384
+        # A small organization is served by its btree index plus a sort; forbid the sort so
+        # the same query must walk the HNSW graph, where ef_search (100) would cap it.
+        session.execute(sa.text("SET LOCAL enable_sort = off"))
+        rows = kit.stores.row_model(active_index(session, organization))
+        embedding = kit.model.embed_query("support article")
+        plan = session.execute(
+            sa.text("EXPLAIN " + _dense_sql(rows, embedding, organization))
+        ).scalars()
+        assert any("embedding_idx" in line for line in plan)
+        assert len(nearest_chunks(session, rows, embedding, organization, 120)) == 120
+
+
+def _dense_sql(rows: object, embedding: list[float], organization: str) -> str:
+    distance = rows.embedding.cosine_distance(embedding)  # type: ignore[attr-defined]
+    query = (
+        sa.select(rows.node_id)  # type: ignore[attr-defined]
+        .where(rows.metadata_["organization_id"].astext == organization)  # type: ignore[attr-defined]
+        .order_by(distance)
+        .limit(120)
+    )
+    return str(query.compile(compile_kwargs={"literal_binds": True}))
 
 
 def test_fusion_adds_normalised_scores() -> None:
