@@ -8,7 +8,7 @@ the texts ragkit embedded (read back from the ``chunks`` table), batch size 64, 
 and after the backends so that a change of machine load shows. Quality: cosine between each
 backend's vectors and the fp32 model's on a sample of those texts.
 
-    python -m benchmarks.ingest [--documents 1000] [--backends torch onnx onnx-int8]
+    python -m benchmarks.ingest [--documents 1000] [--backends torch torch-bf16 onnx onnx-int8]
 """
 
 from __future__ import annotations
@@ -50,7 +50,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", type=Path, default=SCIFACT, help="a BEIR corpus folder")
     parser.add_argument("--documents", type=int, default=1000, help="abstracts to ingest")
-    parser.add_argument("--backends", nargs="+", choices=BACKENDS, default=list(BACKENDS))
+    parser.add_argument(
+        "--backends", nargs="+", choices=BACKENDS, default=["torch", "torch-bf16", "onnx-int8"]
+    )
     parser.add_argument("--sample", type=int, default=512, help="texts compared with fp32")
     add_common_arguments(parser, "ingest")
     return parser.parse_args(argv)

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import sqlalchemy as sa
 
+from ragkit.embeddings import resolve_backend
 from ragkit.errors import ConfigurationError
 from ragkit.settings import RETRIEVAL_MODES, Settings
 
@@ -145,8 +146,9 @@ def namespace(dataset: Dataset, settings: Settings) -> str:
     """The organization that holds this corpus indexed with these settings."""
     shape = f"{dataset.name}|{len(dataset.corpus)}|{settings.embed_model}|"
     shape += settings.pipeline_signature
-    if settings.embed_backend != "torch":  # the same model, but its vectors differ slightly
-        shape += f"|{settings.embed_backend}"
+    backend = resolve_backend(settings.embed_backend)
+    if backend != "torch":  # the same model, but its vectors differ slightly
+        shape += f"|{backend}"
     digest = hashlib.sha256(shape.encode()).hexdigest()[:10]
     return f"eval-{dataset.name[:40]}-{digest}"
 
@@ -228,7 +230,7 @@ def evaluate(
         "queries": len(queries),
         "corpus": len(dataset.corpus),
         "embed_model": kit.settings.embed_model,
-        "embed_backend": kit.settings.embed_backend,
+        "embed_backend": resolve_backend(kit.settings.embed_backend),
         "ndcg@10": round(scores["ndcg@10"], 4),
         "recall@10": round(scores["recall@10"], 4),
         "recall@100": round(scores["recall@100"], 4),

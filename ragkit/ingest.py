@@ -178,35 +178,42 @@ class Pipeline:
         on_file: ProgressCallback | None = None,
         group_chunks: int = 256,
     ) -> list[IngestResult]:
-        """Ingest files, embedding the chunks of several files together.
+        """Ingest files, embedding and storing the chunks of several files together.
 
-        The model is fastest on full batches; a folder of small files would otherwise give it
-        a few chunks at a time. Each document is still stored in its own transaction.
+        The model is fastest on full batches and the database on few transactions; a folder of
+        small files would otherwise give each a few chunks at a time. A group's documents are
+        stored in one transaction; if that fails, each is stored (or marked failed) on its own.
         """
         results: list[IngestResult] = []
         group: list[tuple[Path, str, Prepared]] = []
 
+        def report(path: Path, result: IngestResult) -> None:
+            results.append(result)
+            if on_file is not None:
+                on_file(path, result)
+
         def flush() -> None:
-            for path, outcome, job in group:
-                result = self._finish(path, outcome, job)
-                results.append(result)
-                if on_file is not None:
-                    on_file(path, result)
+            jobs = [job for _, _, job in group]
+            self._embed_jobs(jobs)
+            for (path, outcome, job), stored in zip(group, self.store_many(jobs)):
+                if isinstance(stored, RagkitError):
+                    report(
+                        path, IngestResult(str(path), "failed", job.document_id, error=str(stored))
+                    )
+                else:
+                    report(path, IngestResult(str(path), outcome, job.document_id, stored))
             group.clear()
 
         for path in paths:
             started = self._start(path, organization)
             if isinstance(started, IngestResult):
-                results.append(started)
-                if on_file is not None:
-                    on_file(path, started)
+                report(path, started)
                 continue
             group.append((path, *started))
             if sum(len(job.drafts) for _, _, job in group) >= group_chunks:
-                self._embed_jobs([job for _, _, job in group])
                 flush()
-        self._embed_jobs([job for _, _, job in group])
-        flush()
+        if group:
+            flush()
         return results
 
     def ingest_file(
@@ -218,33 +225,19 @@ class Pipeline:
             return started
         outcome, job = started
         self._embed_jobs([job])
-        return self._finish(path, outcome, job)
-
-    def _start(
-        self, path: Path, organization: str, *, title: str | None = None
-    ) -> IngestResult | tuple[str, Prepared]:
-        """Record the file's document and chunk it; or say why there is nothing to embed."""
-        registered = self._register(path, organization, title)
-        if isinstance(registered, IngestResult):
-            return registered
-        document_id, outcome = registered
-        try:
-            job = self.prepare(document_id, force=True)
-        except RagkitError as error:
-            return IngestResult(str(path), "failed", document_id, error=str(error))
-        assert isinstance(job, Prepared)
-        return outcome, job
-
-    def _finish(self, path: Path, outcome: str, job: Prepared) -> IngestResult:
         try:
             document = self.store(job)
         except RagkitError as error:
             return IngestResult(str(path), "failed", job.document_id, error=str(error))
         return IngestResult(str(path), outcome, document.id, document.chunk_count)
 
-    def _register(
-        self, path: Path, organization: str, title: str | None
-    ) -> IngestResult | tuple[uuid.UUID, str]:
+    def _start(
+        self, path: Path, organization: str, *, title: str | None = None
+    ) -> IngestResult | tuple[str, Prepared]:
+        """Record the file's document and chunk it, in one transaction; or say why not.
+
+        Returns ``unchanged`` for a file already stored from the same bytes and settings.
+        """
         try:
             data = path.read_bytes()
         except OSError as error:
@@ -262,21 +255,32 @@ class Pipeline:
                 .order_by(Document.created_at)
             ).first()
             index = self.index_for(session, organization)
-            session.commit()
             if document is not None and self._is_current(document, digest, index):
+                session.commit()
                 return IngestResult(str(path), "unchanged", document.id)
             outcome = "updated" if document is not None else "added"
             if document is None:
-                document = Document(organization_id=organization, source=source)
+                document = Document(id=uuid.uuid4(), organization_id=organization, source=source)
                 session.add(document)
             document.title = title or document.title or title_from_path(path)
             document.file_path = source
             document.content_type = content_type
             document.file_size = len(data)
             document.content_hash = digest
-            document.status = DocumentStatus.PENDING.value
-            session.commit()
-            return document.id, outcome
+            document.status = DocumentStatus.PROCESSING.value
+            document.processing_error = None
+            session.flush()
+            model = self.model_for(index)
+            try:
+                with self._failing(session, document):
+                    drafts = self._chunk(path, data, document, model)
+                    known = {}
+                    if outcome == "updated":
+                        known = self.previous_vectors(session, index, document.id)
+                    session.commit()
+            except RagkitError as error:
+                return IngestResult(str(path), "failed", document.id, error=str(error))
+            return outcome, Prepared(document.id, index, model, drafts, digest, known)
 
     def _is_current(self, document: Document, digest: str, index: VectorIndex) -> bool:
         return (
@@ -358,9 +362,33 @@ class Pipeline:
             with self._failing(session, document):
                 if job.error is not None:
                     raise job.error
-                vectors = [job.vectors[draft.content_hash] for draft in job.drafts]
-                self._replace(session, document, job.index, job.drafts, vectors, job.digest)
+                self._replace(session, [job])
+                session.commit()
             return document
+
+    def store_many(self, jobs: Sequence[Prepared]) -> list[int | RagkitError]:
+        """Store prepared documents in one transaction; each one's chunk count or error.
+
+        If the shared transaction fails, every document is stored on its own instead, so one
+        bad document marks only itself ``failed``.
+        """
+        stored: dict[uuid.UUID, int | RagkitError] = {}
+        ready = [job for job in jobs if job.error is None]
+        if len(ready) > 1:
+            try:
+                with self.database.sessions() as session:
+                    counts = self._replace(session, ready)
+                    session.commit()
+                stored.update(counts)
+            except Exception:  # anything: the documents are retried one by one below
+                stored.clear()
+        for job in jobs:
+            if job.document_id not in stored:
+                try:
+                    stored[job.document_id] = self.store(job).chunk_count
+                except RagkitError as error:
+                    stored[job.document_id] = error
+        return [stored[job.document_id] for job in jobs]
 
     @contextlib.contextmanager
     def _failing(self, session: Session, document: Document) -> Iterator[None]:
@@ -432,6 +460,7 @@ class Pipeline:
             return [document.id for document in documents]
 
     def _fail(self, session: Session, document: Document, reason: str) -> None:
+        session.add(document)  # a document first recorded in the rolled-back transaction
         document.status = DocumentStatus.FAILED.value
         document.processing_error = reason
         session.commit()
@@ -460,34 +489,46 @@ class Pipeline:
         )
         return {chunk_hash: vector for chunk_hash, vector in result if chunk_hash}
 
-    def _replace(
-        self,
-        session: Session,
-        document: Document,
-        index: VectorIndex,
-        drafts: Sequence[ChunkDraft],
-        vectors: Sequence[Any],
-        digest: str,
-    ) -> None:
-        """Swap the document's chunks, vectors and postings for new ones in one transaction."""
-        session.execute(sa.select(Document.id).where(Document.id == document.id).with_for_update())
-        delete_vectors(session, self.stores, [document.id])
-        session.execute(sa.delete(Chunk).where(Chunk.document_id == document.id))
-        chunks = [self._chunk_row(document, draft) for draft in drafts]
-        session.add_all(chunks)
-        session.flush()
-        rows = [
-            vector_row(document, chunk, vector, index.embed_model)
-            for chunk, vector in zip(chunks, vectors)
-        ]
-        session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
-        write_postings(session, document.id, self.settings.text_search_config)
-        document.status = DocumentStatus.READY.value
-        document.chunk_count = len(chunks)
-        document.content_hash = digest
-        document.pipeline_signature = self.signature(index)
-        document.processing_error = None
-        session.commit()
+    def _replace(self, session: Session, jobs: Sequence[Prepared]) -> dict[uuid.UUID, int]:
+        """Swap documents' chunks, vectors and postings for the prepared ones (no commit).
+
+        Rows go in with one multi-row statement per table for all the documents.
+        """
+        ids = sorted(job.document_id for job in jobs)
+        documents = {
+            document.id: document
+            for document in session.scalars(
+                sa.select(Document).where(Document.id.in_(ids)).with_for_update()
+            )
+        }
+        missing = [document_id for document_id in ids if document_id not in documents]
+        if missing:
+            raise DocumentNotFound(f"no document {missing[0]}")
+        delete_vectors(session, self.stores, ids)
+        session.execute(sa.delete(Chunk).where(Chunk.document_id.in_(ids)))
+        chunk_rows: list[dict[str, Any]] = []
+        vector_rows: dict[str, tuple[VectorIndex, list[dict[str, Any]]]] = {}
+        for job in jobs:
+            document = documents[job.document_id]
+            rows = vector_rows.setdefault(job.index.name, (job.index, []))[1]
+            for draft in job.drafts:
+                chunk = self._chunk_row(document, draft)
+                chunk_rows.append(chunk_values(chunk))
+                vector = job.vectors[draft.content_hash]
+                rows.append(vector_row(document, chunk, vector, job.index.embed_model))
+        if chunk_rows:
+            session.execute(sa.insert(Chunk), chunk_rows)
+        for index, rows in vector_rows.values():
+            session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
+        write_postings(session, ids, self.settings.text_search_config)
+        for job in jobs:
+            document = documents[job.document_id]
+            document.status = DocumentStatus.READY.value
+            document.chunk_count = len(job.drafts)
+            document.content_hash = job.digest
+            document.pipeline_signature = self.signature(job.index)
+            document.processing_error = None
+        return {job.document_id: len(job.drafts) for job in jobs}
 
     @staticmethod
     def _chunk_row(document: Document, draft: ChunkDraft) -> Chunk:
@@ -504,6 +545,23 @@ class Pipeline:
             end_char=draft.end_char,
             token_count=draft.token_count,
         )
+
+
+def chunk_values(chunk: Chunk) -> dict[str, Any]:
+    """The column values of a chunk not yet in the database, for a multi-row insert."""
+    return {
+        "id": chunk.id,
+        "document_id": chunk.document_id,
+        "organization_id": chunk.organization_id,
+        "chunk_index": chunk.chunk_index,
+        "content": chunk.content,
+        "content_hash": chunk.content_hash,
+        "page_number": chunk.page_number,
+        "section_title": chunk.section_title,
+        "start_char": chunk.start_char,
+        "end_char": chunk.end_char,
+        "token_count": chunk.token_count,
+    }
 
 
 def vector_row(document: Document, chunk: Chunk, vector: Any, embed_model: str) -> dict[str, Any]:

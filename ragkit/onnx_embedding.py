@@ -19,8 +19,10 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from ragkit.errors import ConfigurationError, EmbeddingError
+from ragkit.settings import EMBED_BACKENDS
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = EMBED_BACKENDS  # every backend, for command-line choices
+ONNX_BACKENDS = ("onnx", "onnx-int8")
 _export_lock = threading.Lock()
 
 
@@ -84,8 +86,8 @@ class OnnxEmbedding(BaseEmbedding):
 
 def onnx_model_file(transformer: Any, source: str, backend: str, cache: Path) -> Path:
     """Export (once) the sentence-transformers model to ONNX for ``backend``; return the file."""
-    if backend not in BACKENDS[1:]:
-        raise ConfigurationError(f"embedding backend must be one of {', '.join(BACKENDS)}")
+    if backend not in ONNX_BACKENDS:
+        raise ConfigurationError(f"an ONNX backend is one of {', '.join(ONNX_BACKENDS)}")
     digest = hashlib.sha256(source.encode()).hexdigest()[:12]
     target = cache / f"{Path(source).name}-{digest}-{backend}.onnx"
     with _export_lock:

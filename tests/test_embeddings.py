@@ -7,7 +7,7 @@ import math
 import pytest
 
 from ragkit import Settings
-from ragkit.embeddings import load_embedding_model
+from ragkit.embeddings import load_embedding_model, native_bfloat16, resolve_backend
 from ragkit.errors import ConfigurationError
 
 TEXTS = [
@@ -30,6 +30,30 @@ def test_the_onnx_backend_reproduces_the_torch_vectors(settings: Settings) -> No
     for ours, reference in zip(onnx_model.embed_texts(TEXTS), torch_model.embed_texts(TEXTS)):
         assert cosine(ours, reference) > 0.999
     assert list(settings.home.glob("models/*-onnx.onnx"))
+
+
+def test_the_bfloat16_backend_gives_the_float32_vectors(settings: Settings) -> None:
+    float32 = load_embedding_model(settings.replace(embed_backend="torch"))
+    bfloat16 = load_embedding_model(settings.replace(embed_backend="torch-bf16"))
+    assert type(bfloat16.embedding).__name__ == "BFloat16HuggingFaceEmbedding"
+    assert (float32.backend, bfloat16.backend) == ("torch", "torch-bf16")
+    for ours, reference in zip(bfloat16.embed_texts(TEXTS), float32.embed_texts(TEXTS)):
+        assert ours != reference  # computed differently...
+        assert cosine(ours, reference) > 0.9995  # ...to the same direction
+    assert cosine(bfloat16.embed_query(TEXTS[0]), float32.embed_query(TEXTS[0])) > 0.9995
+
+
+def test_auto_picks_bfloat16_only_where_the_cpu_computes_it_natively() -> None:
+    assert resolve_backend("auto") == ("torch-bf16" if native_bfloat16() else "torch")
+    assert resolve_backend("onnx") == "onnx"
+
+
+def test_batches_sorted_by_length_come_back_in_the_given_order(settings: Settings) -> None:
+    model = load_embedding_model(settings.replace(embed_backend="torch"))
+    texts = [TEXTS[1], TEXTS[0] * 6, TEXTS[2], TEXTS[0]]
+    together = model.embed_texts(texts)
+    for text, vector in zip(texts, together):
+        assert cosine(vector, model.embed_texts([text])[0]) > 0.99999
 
 
 def test_an_unknown_backend_is_refused() -> None:

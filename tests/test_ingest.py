@@ -10,8 +10,9 @@ import sqlalchemy as sa
 
 from ragkit import RagKit, Settings
 from ragkit.chunking import make_splitter
-from ragkit.errors import ConfigurationError
+from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.index import active_index
+from ragkit.ingest import IngestResult, Prepared
 from ragkit.schema import Chunk, ChunkTerm, Document
 
 
@@ -208,6 +209,57 @@ def test_small_files_are_embedded_together_in_one_batch(
     summary = kit.ingest_path(workdir, organization=organization).to_json()
     assert summary["documents_added"] == 5
     assert calls == [5]
+
+
+def test_a_group_of_documents_is_stored_in_one_transaction(
+    kit: RagKit, organization: str, workdir: Path
+) -> None:
+    paths = []
+    for number in range(3):
+        paths.append(workdir / f"guide-{number}.txt")
+        paths[-1].write_text(f"Guide {number}: how to configure feature {number} step by step.")
+    jobs = []
+    for path in paths:
+        started = kit.pipeline._start(path, organization)
+        assert not isinstance(started, IngestResult)
+        jobs.append(started[1])
+    kit.pipeline._embed_jobs(jobs)
+    commits: list[object] = []
+
+    def count(connection: object) -> None:
+        commits.append(connection)
+
+    sa.event.listen(kit.database.engine, "commit", count)
+    try:
+        assert kit.pipeline.store_many(jobs) == [1, 1, 1]
+    finally:
+        sa.event.remove(kit.database.engine, "commit", count)
+    assert len(commits) == 1
+    with kit.database.sessions() as session:
+        chunks = session.scalar(
+            sa.select(sa.func.count()).where(Chunk.organization_id == organization)
+        )
+    assert chunks == 3
+
+
+def test_a_document_that_cannot_be_stored_fails_alone(
+    kit: RagKit, organization: str, workdir: Path
+) -> None:
+    jobs: list[Prepared] = []
+    for number in range(3):
+        path = workdir / f"policy-{number}.txt"
+        path.write_text(f"Policy {number}: refunds are issued within {number + 5} days.")
+        started = kit.pipeline._start(path, organization)
+        assert not isinstance(started, IngestResult)
+        jobs.append(started[1])
+    kit.pipeline._embed_jobs(jobs)
+    kit.delete_document(jobs[1].document_id, organization)  # gone before its chunks are stored
+    stored = kit.pipeline.store_many(jobs)
+    assert stored[0] == stored[2] == 1
+    assert isinstance(stored[1], DocumentNotFound)
+    assert [hit.document_id for hit in kit.retrieve("refunds policy 0", organization, top_k=1)] == [
+        jobs[0].document_id
+    ]
 
 
 def test_documents_take_their_own_title_unless_given_one(
