@@ -82,23 +82,40 @@ def split_units(
     drafts: list[ChunkDraft] = []
     offset = 0
     for unit in units:
-        for node in splitter.get_nodes_from_documents([unit]):
-            content = node.get_content()
-            if not content.strip():
-                continue
-            start = _locate(unit.text, content, getattr(node, "start_char_idx", None))
-            drafts.append(
-                ChunkDraft(
-                    index=len(drafts),
-                    content=content,
-                    page_number=unit.metadata.get("page_number"),
-                    section_title=unit.metadata.get("section_title"),
-                    start_char=offset + start,
-                    end_char=offset + start + len(content),
-                    token_count=len(tokenizer(content)) if tokenizer else len(content) // 4,
-                )
-            )
+        drafts.extend(split_unit(unit, splitter, tokenizer, len(drafts), offset))
         offset += len(unit.text) + len(UNIT_SEPARATOR)
+    return drafts
+
+
+def split_unit(
+    unit: LlamaDocument,
+    splitter: SentenceSplitter,
+    tokenizer: Tokenizer | None,
+    first_index: int,
+    offset: int,
+) -> list[ChunkDraft]:
+    """Chunk one unit whose text starts at ``offset`` of the document's source text.
+
+    Chunks never span units, so a unit's chunks depend only on its own text and section: the
+    chunks of an unchanged unit can be kept, renumbered and moved, when its document changes.
+    """
+    drafts: list[ChunkDraft] = []
+    for node in splitter.get_nodes_from_documents([unit]):
+        content = node.get_content()
+        if not content.strip():
+            continue
+        start = _locate(unit.text, content, getattr(node, "start_char_idx", None))
+        drafts.append(
+            ChunkDraft(
+                index=first_index + len(drafts),
+                content=content,
+                page_number=unit.metadata.get("page_number"),
+                section_title=unit.metadata.get("section_title"),
+                start_char=offset + start,
+                end_char=offset + start + len(content),
+                token_count=len(tokenizer(content)) if tokenizer else len(content) // 4,
+            )
+        )
     return drafts
 
 

@@ -27,6 +27,10 @@ class DocumentNotFound(RagkitError):
     """No document with that id exists in the organization."""
 
 
+class DocumentChanged(RagkitError):
+    """Another ingest stored a new version of the document while this one was prepared."""
+
+
 class EmbeddingError(RagkitError):
     """The embedding model could not be loaded or failed to embed."""
 

@@ -2,7 +2,8 @@
 
 A document's chunks, vectors and lexical postings are replaced in one transaction, so a
 reader never sees half of an old and half of a new version, and running the same work twice
-(or again after a crash) ends with exactly one set of chunks.
+(or again after a crash) ends with exactly one set of chunks. A new version of a stored file
+keeps the chunks of its unchanged pages and sections (see :mod:`ragkit.units`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,15 +23,25 @@ from llama_index.core.schema import NodeRelationship, RelatedNodeInfo, TextNode
 from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from sqlalchemy.orm import Session
 
-from ragkit.chunking import ChunkDraft, make_splitter, split_units
+from ragkit.chunking import ChunkDraft, make_splitter, split_unit, split_units
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
 from ragkit.index import VectorStores, index_for_ingest
-from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_file
+from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_units
 from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, DocumentStatus, IndexStatus, VectorIndex
 from ragkit.settings import Settings
+from ragkit.units import (
+    UnitPlan,
+    UnitRecord,
+    check_base,
+    keep_chunks,
+    plan_units,
+    stored_units,
+    sync_vector_metadata,
+    write_units,
+)
 
 ModelResolver = Callable[[str], EmbeddingModel]
 
@@ -46,7 +57,11 @@ class TextItem:
 
 @dataclass
 class Prepared:
-    """A document read and chunked, waiting for its new chunks' vectors."""
+    """A document read and chunked, waiting for its new chunks' vectors.
+
+    ``drafts`` are the chunks of the units that changed; ``units`` says which stored chunks the
+    other units keep.
+    """
 
     document_id: uuid.UUID
     index: VectorIndex
@@ -55,6 +70,7 @@ class Prepared:
     digest: str
     vectors: dict[str, Any]
     error: Exception | None = None
+    units: UnitPlan = field(default_factory=UnitPlan)
 
 
 @dataclass(frozen=True)
@@ -259,6 +275,7 @@ class Pipeline:
                 session.commit()
                 return IngestResult(str(path), "unchanged", document.id)
             outcome = "updated" if document is not None else "added"
+            base = self._reusable_units(session, document, index)
             if document is None:
                 document = Document(id=uuid.uuid4(), organization_id=organization, source=source)
                 session.add(document)
@@ -273,14 +290,28 @@ class Pipeline:
             model = self.model_for(index)
             try:
                 with self._failing(session, document):
-                    drafts = self._chunk(path, data, document, model)
+                    plan, drafts = self._chunk(path, data, document, model, base)
                     known = {}
                     if outcome == "updated":
-                        known = self.previous_vectors(session, index, document.id)
+                        hashes = {draft.content_hash for draft in drafts}
+                        known = self.previous_vectors(session, index, document.id, hashes)
                     session.commit()
             except RagkitError as error:
                 return IngestResult(str(path), "failed", document.id, error=str(error))
-            return outcome, Prepared(document.id, index, model, drafts, digest, known)
+            return outcome, Prepared(document.id, index, model, drafts, digest, known, units=plan)
+
+    def _reusable_units(
+        self, session: Session, document: Document | None, index: VectorIndex
+    ) -> list[UnitRecord]:
+        """The stored units a new version may keep chunks of: same settings and generation.
+
+        Units are written in the transaction that writes their chunks, so they describe the
+        stored chunks whatever the document's status (a failed or interrupted attempt leaves
+        both as they were).
+        """
+        if document is None or document.pipeline_signature != self.signature(index):
+            return []
+        return stored_units(session, document.id)
 
     def _is_current(self, document: Document, digest: str, index: VectorIndex) -> bool:
         return (
@@ -293,7 +324,8 @@ class Pipeline:
         """Read, chunk, embed and store a document already recorded in the database.
 
         Idempotent: a document already processed from the same content with the same settings
-        is left as it is unless ``force``. On failure the document is marked ``failed`` with a
+        is left as it is unless ``force`` (which also chunks every unit again instead of keeping
+        the chunks of unchanged ones). On failure the document is marked ``failed`` with a
         readable reason and the error is raised again.
         """
         job = self.prepare(document_id, force=force)
@@ -322,15 +354,17 @@ class Pipeline:
                 raise DocumentReadError(f"{path}: {error.strerror or error}") from error
             if not force and self._is_current(document, file_digest(data), index):
                 return document
+            base = [] if force else self._reusable_units(session, document, index)
             document.status = DocumentStatus.PROCESSING.value
             document.processing_error = None
             session.commit()
             model = self.model_for(index)
             with self._failing(session, document):
-                drafts = self._chunk(path, data, document, model)
-                known = self.previous_vectors(session, index, document.id)
+                plan, drafts = self._chunk(path, data, document, model, base)
+                hashes = {draft.content_hash for draft in drafts}
+                known = self.previous_vectors(session, index, document.id, hashes)
                 session.commit()
-            return Prepared(document.id, index, model, drafts, file_digest(data), known)
+            return Prepared(document.id, index, model, drafts, file_digest(data), known, units=plan)
 
     def _embed_jobs(self, jobs: Sequence[Prepared]) -> None:
         """Embed the new chunks of several documents in one call per model."""
@@ -466,33 +500,52 @@ class Pipeline:
         session.commit()
 
     def _chunk(
-        self, path: Path, data: bytes, document: Document, model: EmbeddingModel
-    ) -> list[ChunkDraft]:
+        self,
+        path: Path,
+        data: bytes,
+        document: Document,
+        model: EmbeddingModel,
+        base: Sequence[UnitRecord],
+    ) -> tuple[UnitPlan, list[ChunkDraft]]:
+        """Read and split the units not found among ``base``; the plan and their chunks."""
         content_type = detect_content_type(data, document.source or path.name)
         document.content_type = content_type
-        units = read_file(path, content_type, name=document.source)
+        units = read_units(path, content_type, name=document.source)
         if document.title == title_from_path(Path(document.source)):
             document.title = extract_title(path, content_type) or document.title
-        drafts = self.chunk_units(units, model)
-        if not drafts:
+        splitter = self.splitter_for(model)
+        plan, drafts = plan_units(
+            units,
+            base,
+            lambda unit, first, offset: split_unit(unit, splitter, model.tokenizer, first, offset),
+        )
+        if plan.chunk_count == 0:
             raise DocumentReadError(f"{Path(document.source).name}: no text could be extracted")
-        return drafts
+        return plan, drafts
 
     def previous_vectors(
-        self, session: Session, index: VectorIndex, document_id: uuid.UUID
+        self,
+        session: Session,
+        index: VectorIndex,
+        document_id: uuid.UUID,
+        hashes: Collection[str] | None = None,
     ) -> dict[str, Any]:
+        """Stored vectors of the document's chunks by content hash (only ``hashes``, if given)."""
+        if hashes is not None and not hashes:
+            return {}
         rows = self.stores.row_model(index)
-        result = session.execute(
-            sa.select(rows.metadata_["chunk_hash"].astext, rows.embedding).where(
-                rows.metadata_["ref_doc_id"].astext == str(document_id)
-            )
+        query = sa.select(rows.metadata_["chunk_hash"].astext, rows.embedding).where(
+            rows.metadata_["ref_doc_id"].astext == str(document_id)
         )
-        return {chunk_hash: vector for chunk_hash, vector in result if chunk_hash}
+        if hashes is not None:
+            query = query.where(rows.metadata_["chunk_hash"].astext.in_(list(hashes)))
+        return {chunk_hash: vector for chunk_hash, vector in session.execute(query) if chunk_hash}
 
     def _replace(self, session: Session, jobs: Sequence[Prepared]) -> dict[uuid.UUID, int]:
         """Swap documents' chunks, vectors and postings for the prepared ones (no commit).
 
-        Rows go in with one multi-row statement per table for all the documents.
+        Chunks of unchanged units stay, moved into place; the others are deleted, and the new
+        ones go in with one multi-row statement per table for all the documents.
         """
         ids = sorted(job.document_id for job in jobs)
         documents = {
@@ -504,8 +557,15 @@ class Pipeline:
         missing = [document_id for document_id in ids if document_id not in documents]
         if missing:
             raise DocumentNotFound(f"no document {missing[0]}")
-        delete_vectors(session, self.stores, ids)
-        session.execute(sa.delete(Chunk).where(Chunk.document_id.in_(ids)))
+        moved = self._keep_unchanged(session, jobs)
+        delete_vectors(
+            session,
+            self.stores,
+            ids,
+            keep={job.document_id: job.index.name for job in jobs if job.units.kept},
+        )
+        for index, chunk_ids in moved.values():
+            sync_vector_metadata(session, index.table_name, chunk_ids)
         chunk_rows: list[dict[str, Any]] = []
         vector_rows: dict[str, tuple[VectorIndex, list[dict[str, Any]]]] = {}
         for job in jobs:
@@ -519,16 +579,39 @@ class Pipeline:
         if chunk_rows:
             session.execute(sa.insert(Chunk), chunk_rows)
         for index, rows in vector_rows.values():
-            session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
-        write_postings(session, ids, self.settings.text_search_config)
+            if rows:
+                session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
+        write_postings(
+            session, ids, self.settings.text_search_config, [row["id"] for row in chunk_rows]
+        )
+        write_units(session, {job.document_id: job.units for job in jobs})
         for job in jobs:
             document = documents[job.document_id]
             document.status = DocumentStatus.READY.value
-            document.chunk_count = len(job.drafts)
+            document.chunk_count = job.units.chunk_count
             document.content_hash = job.digest
             document.pipeline_signature = self.signature(job.index)
             document.processing_error = None
-        return {job.document_id: len(job.drafts) for job in jobs}
+        return {job.document_id: job.units.chunk_count for job in jobs}
+
+    @staticmethod
+    def _keep_unchanged(
+        session: Session, jobs: Sequence[Prepared]
+    ) -> dict[str, tuple[VectorIndex, list[uuid.UUID]]]:
+        """Delete the documents' chunks that are not kept; move the kept ones into place.
+
+        Returns, per vector generation, the kept chunks whose number or page changed.
+        """
+        rebuilt = [job.document_id for job in jobs if not job.units.kept]
+        if rebuilt:
+            session.execute(sa.delete(Chunk).where(Chunk.document_id.in_(rebuilt)))
+        moved: dict[str, tuple[VectorIndex, list[uuid.UUID]]] = {}
+        for job in jobs:
+            if job.units.kept:
+                check_base(session, job.document_id, job.units)
+                chunk_ids = keep_chunks(session, job.document_id, job.units)
+                moved.setdefault(job.index.name, (job.index, []))[1].extend(chunk_ids)
+        return moved
 
     @staticmethod
     def _chunk_row(document: Document, draft: ChunkDraft) -> Chunk:
@@ -591,30 +674,56 @@ def vector_row(document: Document, chunk: Chunk, vector: Any, embed_model: str) 
 
 
 def delete_vectors(
-    session: Session, stores: VectorStores, document_ids: Sequence[uuid.UUID]
+    session: Session,
+    stores: VectorStores,
+    document_ids: Sequence[uuid.UUID],
+    keep: Mapping[uuid.UUID, str] | None = None,
 ) -> None:
-    """Remove the documents' vectors from every generation that may hold them."""
+    """Remove the documents' vectors from every generation that may hold them.
+
+    ``keep`` maps documents to the generation (by name) whose rows of their still existing
+    chunks stay; everything else of those documents goes too.
+    """
+    keep = keep or {}
     generations = session.scalars(
         sa.select(VectorIndex).where(VectorIndex.status != IndexStatus.RETIRED.value)
     )
-    ids = [str(document_id) for document_id in document_ids]
     for index in generations:
         rows = stores.row_model(index)
-        session.execute(sa.delete(rows).where(rows.metadata_["ref_doc_id"].astext.in_(ids)))
+        kept = [str(document_id) for document_id, name in keep.items() if name == index.name]
+        ids = [str(document_id) for document_id in document_ids if str(document_id) not in kept]
+        if ids:
+            session.execute(sa.delete(rows).where(rows.metadata_["ref_doc_id"].astext.in_(ids)))
+        if kept:
+            orphan = ~sa.exists().where(Chunk.id == sa.cast(rows.node_id, sa.Uuid))
+            session.execute(
+                sa.delete(rows).where(rows.metadata_["ref_doc_id"].astext.in_(kept), orphan)
+            )
 
 
 def write_postings(
-    session: Session, document_ids: uuid.UUID | Sequence[uuid.UUID], text_search_config: str
+    session: Session,
+    document_ids: uuid.UUID | Sequence[uuid.UUID],
+    text_search_config: str,
+    chunk_ids: Sequence[uuid.UUID] | None = None,
 ) -> None:
-    """Fill the lexical index for documents' chunks from PostgreSQL's own stemming."""
+    """Fill the lexical index for documents' chunks from PostgreSQL's own stemming.
+
+    With ``chunk_ids``, only for those chunks (the others of the documents already have theirs).
+    """
     ids = [document_ids] if isinstance(document_ids, uuid.UUID) else list(document_ids)
     for (organization,) in session.execute(
         sa.select(Document.organization_id).where(Document.id.in_(ids)).distinct()
     ):
         corpus_stats.forget(organization)
+    if chunk_ids is not None and not chunk_ids:
+        return
+    chunk_column, term_column, values = "document_id", "document_id", ids
+    if chunk_ids is not None:
+        chunk_column, term_column, values = "id", "chunk_id", list(chunk_ids)
     session.execute(
         sa.text(
-            """
+            f"""
             INSERT INTO chunk_terms (chunk_id, term, organization_id, document_id, tf, doc_len)
             SELECT chunk_id, term, organization_id, document_id, tf,
                    sum(tf) OVER (PARTITION BY chunk_id)
@@ -622,20 +731,20 @@ def write_postings(
                 SELECT c.id AS chunk_id, t.lexeme AS term, c.organization_id, c.document_id,
                        coalesce(array_length(t.positions, 1), 1) AS tf
                 FROM chunks c, unnest(to_tsvector(CAST(:config AS regconfig), c.content)) AS t
-                WHERE c.document_id = ANY(:document_ids)
+                WHERE c.{chunk_column} = ANY(:ids)
             ) AS terms
             """
         ),
-        {"config": text_search_config, "document_ids": ids},
+        {"config": text_search_config, "ids": values},
     )
     session.execute(
         sa.text(
-            """
+            f"""
             UPDATE chunks SET term_count = totals.n
             FROM (SELECT chunk_id, sum(tf) AS n FROM chunk_terms
-                  WHERE document_id = ANY(:document_ids) GROUP BY chunk_id) AS totals
+                  WHERE {term_column} = ANY(:ids) GROUP BY chunk_id) AS totals
             WHERE chunks.id = totals.chunk_id
             """
         ),
-        {"document_ids": ids},
+        {"ids": values},
     )

@@ -1,16 +1,20 @@
 """Files to LlamaIndex ``Document``s: one per page (PDF) or per section (Markdown, HTML, DOCX).
 
 Each returned document carries ``page_number`` and ``section_title`` metadata; the chunker
-turns them into chunks that keep both.
+turns them into chunks that keep both. ``read_units`` gives the same units with a fingerprint
+each, reading a PDF page's text only when asked, so an edited file costs only its changed units.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import hashlib
 import io
+import json
 import re
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -111,16 +115,72 @@ def _unit(text: str, page: int | None = None, section: str | None = None) -> Lla
     return LlamaDocument(text=text, metadata={"page_number": page, "section_title": section})
 
 
+class PDFPages:
+    """A PDF's pages: a fingerprint of each without text extraction, and its text on request.
+
+    A page's fingerprint hashes its decoded content streams, rotation, media box and resources
+    (fonts, images, forms) by value, not by object number, so the same page in a rebuilt PDF
+    keeps its fingerprint. Each object is hashed once per file, however many pages share it.
+    """
+
+    def __init__(self, file: Path | bytes) -> None:
+        from pypdf import PdfReader
+
+        self._reader = PdfReader(io.BytesIO(file) if isinstance(file, bytes) else file)
+        self._digests: dict[tuple[int, int], bytes] = {}
+
+    def __len__(self) -> int:
+        return len(self._reader.pages)
+
+    def text(self, number: int) -> str:
+        """The text of page ``number`` (0-based), as LlamaIndex's ``PDFReader`` extracts it."""
+        return self._reader.pages[number].extract_text()
+
+    def fingerprint(self, number: int) -> str:
+        page = self._reader.pages[number]
+        hasher = hashlib.sha256()
+        contents = page.get("/Contents")
+        streams = contents if isinstance(contents, list) else [contents]
+        for stream in streams:
+            if stream is not None:
+                hasher.update(stream.get_object().get_data())
+        for key in ("/Resources", "/Rotate", "/MediaBox"):
+            if key in page:
+                hasher.update(key.encode() + self._digest(page.raw_get(key)))
+        return hasher.hexdigest()
+
+    def _digest(self, value: Any) -> bytes:
+        from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject, StreamObject
+
+        if isinstance(value, IndirectObject):
+            key = (value.idnum, value.generation)
+            if key not in self._digests:
+                self._digests[key] = b"cycle"  # an object that refers back to itself
+                self._digests[key] = self._digest(value.get_object())
+            return self._digests[key]
+        hasher = hashlib.sha256(type(value).__name__.encode())
+        if isinstance(value, DictionaryObject):
+            for key in sorted(value):
+                if key != "/Parent":
+                    hasher.update(str(key).encode() + self._digest(value.raw_get(key)))
+            if isinstance(value, StreamObject):
+                hasher.update(value._data)
+        elif isinstance(value, ArrayObject):
+            for item in value:
+                hasher.update(self._digest(item))
+        else:
+            hasher.update(repr(value).encode())
+        return hasher.digest()
+
+
 class PagedPDFReader(BaseReader):
-    """PDF, one document per page, with 1-based page numbers (LlamaIndex's ``PDFReader``)."""
+    """PDF, one document per page, with 1-based page numbers."""
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
-        from llama_index.readers.file import PDFReader
-
-        pages = PDFReader(return_full_document=False).load_data(Path(file))
-        return [_unit(page.text, page=number) for number, page in enumerate(pages, start=1)]
+        pages = PDFPages(Path(file))
+        return [_unit(pages.text(number), page=number + 1) for number in range(len(pages))]
 
 
 HEADING_STYLE = re.compile(r"^(heading \d|title)$", re.IGNORECASE)
@@ -308,8 +368,87 @@ READERS: dict[str, Callable[[], BaseReader]] = {
 }
 
 
+@dataclass
+class Unit:
+    """A page or section of a file, known by its fingerprint before its text is read.
+
+    Equal fingerprints mean equal text and metadata, so equal chunks (a page's number is left
+    out: the same page moved elsewhere in the file keeps its fingerprint).
+    """
+
+    fingerprint: str
+    page_number: int | None
+    section_title: str | None
+    load: Callable[[], str]
+    shown: str
+
+    def read(self) -> LlamaDocument:
+        """The unit's text (for a PDF page, extracted now).
+
+        Raises:
+            DocumentReadError: the text cannot be extracted.
+        """
+        with _read_errors(self.shown):
+            return _unit(self.load(), page=self.page_number, section=self.section_title)
+
+
+def read_units(path: Path, content_type: str, name: str | None = None) -> list[Unit]:
+    """The units of ``path`` in order, blank ones included, each with its fingerprint.
+
+    A PDF's pages are fingerprinted from their page descriptions and extracted only when read;
+    other types are read whole, and fingerprinted from each unit's text and section.
+
+    Raises:
+        UnsupportedFileType: no reader handles ``content_type``.
+        DocumentReadError: the file is corrupt or encrypted.
+    """
+    shown = Path(name).name if name else path.name
+    if content_type not in READERS:
+        raise UnsupportedFileType(f"{shown}: unsupported content type {content_type}")
+    with _read_errors(shown):
+        if content_type == PDF:
+            pages = PDFPages(path.read_bytes())
+            return [
+                Unit(pages.fingerprint(number), number + 1, None, _page_text(pages, number), shown)
+                for number in range(len(pages))
+            ]
+        documents = READERS[content_type]().load_data(path)
+    return [
+        Unit(
+            _text_fingerprint(document.text, document.metadata.get("section_title")),
+            document.metadata.get("page_number"),
+            document.metadata.get("section_title"),
+            _constant(document.text),
+            shown,
+        )
+        for document in documents
+    ]
+
+
+def _page_text(pages: PDFPages, number: int) -> Callable[[], str]:
+    return lambda: pages.text(number)
+
+
+def _constant(text: str) -> Callable[[], str]:
+    return lambda: text
+
+
+def _text_fingerprint(text: str, section_title: str | None) -> str:
+    return hashlib.sha256(json.dumps([section_title, text]).encode()).hexdigest()
+
+
+@contextlib.contextmanager
+def _read_errors(shown: str) -> Iterator[None]:
+    try:
+        yield
+    except (UnsupportedFileType, DocumentReadError):
+        raise
+    except Exception as error:  # parsers raise many unrelated types for corrupt input
+        raise DocumentReadError(f"{shown}: could not be read ({_reason(error)})") from error
+
+
 def read_file(path: Path, content_type: str, name: str | None = None) -> list[LlamaDocument]:
-    """Read ``path`` with the reader for ``content_type``.
+    """Read ``path`` with the reader for ``content_type``; its units that hold text.
 
     ``name`` is the file name errors mention (an upload's original name, not its storage name).
 
@@ -317,17 +456,10 @@ def read_file(path: Path, content_type: str, name: str | None = None) -> list[Ll
         UnsupportedFileType: no reader handles ``content_type``.
         DocumentReadError: the file is corrupt, encrypted, or holds no text.
     """
-    shown = Path(name).name if name else path.name
-    if content_type not in READERS:
-        raise UnsupportedFileType(f"{shown}: unsupported content type {content_type}")
-    try:
-        units = READERS[content_type]().load_data(path)
-    except (UnsupportedFileType, DocumentReadError):
-        raise
-    except Exception as error:  # parsers raise many unrelated types for corrupt input
-        raise DocumentReadError(f"{shown}: could not be read ({_reason(error)})") from error
+    units = [unit.read() for unit in read_units(path, content_type, name)]
     units = [unit for unit in units if unit.text.strip()]
     if not units:
+        shown = Path(name).name if name else path.name
         raise DocumentReadError(f"{shown}: no text could be extracted")
     return units
 

@@ -133,6 +133,27 @@ class Chunk(Base):
     document: Mapped[Document] = relationship(back_populates="chunks")
 
 
+class DocumentUnit(Base):
+    """A page or section of a document's stored version, and the chunks cut from it.
+
+    Written in the same transaction as the chunks, so a new version of the file can keep the
+    chunks (and vectors) of every unit whose fingerprint is unchanged. A document stored
+    without units is chunked again in full.
+    """
+
+    __tablename__ = "document_units"
+
+    document_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    # Characters in the document's source text; 0 for a blank unit, which is left out of it.
+    text_length: Mapped[int] = mapped_column(Integer, nullable=False)
+    first_chunk: Mapped[int] = mapped_column(Integer, nullable=False)
+    chunk_count: Mapped[int] = mapped_column(Integer, nullable=False)
+
+
 class ChunkTerm(Base):
     """Postings of the lexical index: how often each stemmed term occurs in a chunk.
 

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from ragkit import RagKit, Settings
-from ragkit.chunking import make_splitter
+from ragkit.chunking import make_splitter, source_text
 from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.index import active_index
-from ragkit.ingest import IngestResult, Prepared
-from ragkit.schema import Chunk, ChunkTerm, Document
+from ragkit.ingest import IngestResult, Pipeline, Prepared
+from ragkit.readers import PDFPages, detect_content_type, read_file
+from ragkit.schema import Chunk, ChunkTerm, Document, DocumentUnit
 
 
 def vector_count(kit: RagKit, organization: str) -> int:
@@ -275,3 +279,252 @@ def test_documents_take_their_own_title_unless_given_one(
             )
         )
     assert titles == {"Nimbus Notes Troubleshooting Guide", "Plans", "Product FAQ"}
+
+
+# Re-ingesting an edited file keeps the chunks of its unchanged pages and sections
+
+
+def page_text(topic: str, sentences: int = 12) -> list[str]:
+    return [
+        f"Line {n} of the {topic} page explains one setting of the sync client."
+        for n in range(sentences)
+    ]
+
+
+def write_pdf(path: Path, pages: Sequence[Sequence[str]]) -> None:
+    """One page per entry, each line drawn on its own, in one font throughout."""
+    from reportlab.pdfgen.canvas import Canvas
+
+    canvas = Canvas(str(path))
+    for lines in pages:
+        canvas.setFont("Helvetica", 10)
+        for number, line in enumerate(lines):
+            canvas.drawString(50, 800 - 14 * number, line)
+        canvas.showPage()
+    canvas.save()
+
+
+class Recorder:
+    """Counts PDF page extractions and embedded texts during a re-ingest."""
+
+    def __init__(self, kit: RagKit, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.pages: list[int] = []
+        self.embedded: list[str] = []
+        extract, embed = PDFPages.text, kit.model.embed_texts
+
+        def text(pages: PDFPages, number: int) -> str:
+            self.pages.append(number + 1)
+            return extract(pages, number)
+
+        def embed_texts(texts: list[str]) -> list[list[float]]:
+            self.embedded.extend(texts)
+            return embed(texts)
+
+        monkeypatch.setattr(PDFPages, "text", text)
+        monkeypatch.setattr(kit.model, "embed_texts", embed_texts)
+
+    def clear(self) -> None:
+        self.pages.clear()
+        self.embedded.clear()
+
+
+def chunk_ids(kit: RagKit, document_id: uuid.UUID) -> dict[int | None, set[uuid.UUID]]:
+    """The chunk ids of each page."""
+    with kit.database.sessions() as session:
+        rows = session.execute(
+            sa.select(Chunk.page_number, Chunk.id).where(Chunk.document_id == document_id)
+        )
+        pages: dict[int | None, set[uuid.UUID]] = {}
+        for page, chunk_id in rows:
+            pages.setdefault(page, set()).add(chunk_id)
+        return pages
+
+
+def assert_stored_as_if_ingested_afresh(
+    kit: RagKit, document_id: uuid.UUID, path: Path, pipeline: Pipeline | None = None
+) -> None:
+    """Chunks, spans, vector rows, postings and units equal those of a first ingest."""
+    pipeline = pipeline or kit.pipeline
+    units = read_file(path, detect_content_type(path.read_bytes(), path.name))
+    expected = pipeline.chunk_units(units, kit.model)
+    text = source_text(units)
+    with kit.database.sessions() as session:
+        chunks = list(
+            session.scalars(
+                sa.select(Chunk).where(Chunk.document_id == document_id).order_by(Chunk.chunk_index)
+            )
+        )
+        index = active_index(session, chunks[0].organization_id)
+        vectors = {
+            node_id: metadata
+            for node_id, metadata in session.execute(
+                sa.text(
+                    f"SELECT node_id, metadata_ FROM {index.table_name} "
+                    "WHERE metadata_->>'ref_doc_id' = :document"
+                ),
+                {"document": str(document_id)},
+            )
+        }
+        postings = dict(
+            session.execute(
+                sa.select(ChunkTerm.chunk_id, sa.func.sum(ChunkTerm.tf))
+                .where(ChunkTerm.document_id == document_id)
+                .group_by(ChunkTerm.chunk_id)
+            ).all()
+        )
+        units_stored = session.scalar(
+            sa.select(sa.func.count()).where(DocumentUnit.document_id == document_id)
+        )
+        document = session.get(Document, document_id)
+        assert document is not None and document.status == "ready"
+        assert document.chunk_count == len(expected)
+    assert [
+        (c.chunk_index, c.content, c.page_number, c.section_title, c.start_char, c.end_char)
+        for c in chunks
+    ] == [
+        (d.index, d.content, d.page_number, d.section_title, d.start_char, d.end_char)
+        for d in expected
+    ]
+    assert all(text[c.start_char : c.end_char] == c.content for c in chunks)
+    assert set(vectors) == {str(c.id) for c in chunks}
+    for chunk in chunks:
+        metadata = vectors[str(chunk.id)]
+        node = json.loads(metadata["_node_content"])["metadata"]
+        assert metadata["chunk_index"] == node["chunk_index"] == chunk.chunk_index
+        assert metadata["page_number"] == node["page_number"] == chunk.page_number
+        assert postings[chunk.id] == chunk.term_count > 0
+    assert units_stored >= len(units)
+
+
+def test_editing_a_middle_page_reads_and_embeds_only_that_page_again(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = [page_text(topic) for topic in ("login", "backup", "export", "sharing", "billing")]
+    path = workdir / "manual.pdf"
+    write_pdf(path, pages)
+    first = kit.ingest_file(path, organization)
+    assert first.document_id is not None
+    before = chunk_ids(kit, first.document_id)
+    pages[2] = [
+        *pages[2][:5],
+        "The export page now says much more than it did before.",
+        *pages[2][5:],
+    ]
+    write_pdf(path, pages)
+    recorder = Recorder(kit, monkeypatch)
+    second = kit.ingest_file(path, organization)
+    assert second.outcome == "updated"
+    assert recorder.pages == [3]
+    assert recorder.embedded and all("export page" in text for text in recorder.embedded)
+    after = chunk_ids(kit, first.document_id)
+    assert {page: after[page] for page in (1, 2, 4, 5)} == {
+        page: before[page] for page in (1, 2, 4, 5)
+    }
+    assert after[3].isdisjoint(before[3])
+    assert_stored_as_if_ingested_afresh(kit, first.document_id, path)
+    found = kit.retrieve("export page says much more", organization, mode="text", top_k=1)
+    assert found[0].page_number == 3
+
+
+def test_inserting_and_removing_pages_moves_the_other_pages_chunks(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = [page_text(topic) for topic in ("login", "backup", "export", "sharing")]
+    path = workdir / "manual.pdf"
+    write_pdf(path, pages)
+    document_id = kit.ingest_file(path, organization).document_id
+    assert document_id is not None
+    before = chunk_ids(kit, document_id)
+    recorder = Recorder(kit, monkeypatch)
+    write_pdf(path, [pages[0], page_text("offline mode", 30), *pages[1:]])
+    kit.ingest_file(path, organization)
+    assert recorder.pages == [2]
+    assert all("offline mode" in text for text in recorder.embedded)
+    moved = chunk_ids(kit, document_id)
+    assert [moved[page] for page in (1, 3, 4, 5)] == [before[page] for page in (1, 2, 3, 4)]
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
+
+    recorder.clear()
+    write_pdf(path, [pages[0], page_text("offline mode", 30), pages[1], pages[3]])
+    assert kit.ingest_file(path, organization).outcome == "updated"
+    assert (recorder.pages, recorder.embedded) == ([], [])
+    assert chunk_ids(kit, document_id)[4] == before[4]
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
+
+
+def test_identical_pages_keep_their_own_chunks(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    notice, body = page_text("legal notice", 6), page_text("backup")
+    path = workdir / "manual.pdf"
+    write_pdf(path, [notice, body, notice])
+    document_id = kit.ingest_file(path, organization).document_id
+    assert document_id is not None
+    before = chunk_ids(kit, document_id)
+    assert len(before[1]) == len(before[3]) == 1
+    recorder = Recorder(kit, monkeypatch)
+    write_pdf(path, [notice, page_text("restore"), notice])
+    kit.ingest_file(path, organization)
+    assert recorder.pages == [2]
+    after = chunk_ids(kit, document_id)
+    assert (after[1], after[3]) == (before[1], before[3])
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
+
+
+def test_a_new_chunk_size_chunks_every_page_again(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = [page_text(topic, 20) for topic in ("login", "backup", "export")]
+    path = workdir / "manual.pdf"
+    write_pdf(path, pages)
+    document_id = kit.ingest_file(path, organization).document_id
+    assert document_id is not None
+    pages[1] = page_text("restore", 20)
+    write_pdf(path, pages)
+    recorder = Recorder(kit, monkeypatch)
+    smaller = Pipeline(
+        kit.database, kit.settings.replace(chunk_size=60), kit.model_named, kit.stores
+    )
+    assert smaller.ingest_file(path, organization).outcome == "updated"
+    assert recorder.pages == [1, 2, 3]
+    assert_stored_as_if_ingested_afresh(kit, document_id, path, smaller)
+    assert max(len(ids) for ids in chunk_ids(kit, document_id).values()) > 1
+
+
+def test_processing_a_stored_document_keeps_its_unchanged_pages(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pages = [page_text(topic) for topic in ("login", "backup", "export")]
+    path = workdir / "manual.pdf"
+    write_pdf(path, pages)
+    document_id = kit.ingest_file(path, organization).document_id
+    assert document_id is not None
+    write_pdf(path, [pages[0], page_text("restore"), pages[2]])
+    recorder = Recorder(kit, monkeypatch)
+    assert kit.process_document(document_id).status == "ready"
+    assert recorder.pages == [2]
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
+    recorder.clear()
+    kit.process_document(document_id, force=True)
+    assert recorder.pages == [1, 2, 3]
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
+
+
+def test_an_edited_markdown_file_keeps_exact_spans(
+    kit: RagKit, organization: str, workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sections = [f"# Topic {i}\n\n" + " ".join(page_text(f"topic {i}", 4)) for i in range(5)]
+    guide = workdir / "guide.md"
+    guide.write_text("\n\n".join(sections))
+    document_id = kit.ingest_file(guide, organization).document_id
+    assert document_id is not None
+    sections[1] += "\n\nA longer second section moves every later span."
+    del sections[3]
+    guide.write_text("\n\n".join(sections))
+    recorder = Recorder(kit, monkeypatch)
+    kit.ingest_file(guide, organization)
+    assert recorder.embedded and all("moves every later span" in t for t in recorder.embedded)
+    assert_stored_as_if_ingested_afresh(kit, document_id, guide)
+    text = guide.read_text()
+    for chunk in chunk_rows(kit, organization):
+        assert text[chunk.start_char : chunk.end_char].strip() == chunk.content.strip()

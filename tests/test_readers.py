@@ -142,3 +142,24 @@ def test_documents_are_titled_by_their_own_metadata_or_heading(
 
     path = example_docs / name
     assert extract_title(path, detect_content_type(path.read_bytes(), name)) == title
+
+
+def test_pdf_page_fingerprints_survive_a_rebuild_and_follow_the_text(
+    example_docs: Path, workdir: Path
+) -> None:
+    from pypdf import PdfReader, PdfWriter
+
+    from ragkit.readers import read_units
+
+    original = example_docs / "troubleshooting.pdf"
+    writer = PdfWriter()
+    for page in reversed(PdfReader(original).pages):
+        writer.add_page(page)
+    rebuilt = workdir / "reversed.pdf"
+    writer.write(rebuilt)
+    units = read_units(original, PDF)
+    again = read_units(rebuilt, PDF)
+    assert [unit.fingerprint for unit in reversed(again)] == [unit.fingerprint for unit in units]
+    assert len({unit.fingerprint for unit in units}) == len(units)
+    assert [unit.read().text for unit in units] == [unit.text for unit in read(original)]
+    assert [unit.page_number for unit in again] == list(range(1, len(units) + 1))
