@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 from ragkit.chunking import ChunkDraft, make_splitter, split_unit, split_units
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
-from ragkit.errors import DocumentNotFound, DocumentReadError, RagkitError
+from ragkit.errors import DocumentChanged, DocumentNotFound, DocumentReadError, RagkitError
 from ragkit.index import VectorStores, index_for_ingest
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_units
 from ragkit.retrieve import corpus_stats
@@ -35,7 +35,6 @@ from ragkit.settings import Settings
 from ragkit.units import (
     UnitPlan,
     UnitRecord,
-    check_base,
     keep_chunks,
     plan_units,
     stored_units,
@@ -557,6 +556,9 @@ class Pipeline:
         missing = [document_id for document_id in ids if document_id not in documents]
         if missing:
             raise DocumentNotFound(f"no document {missing[0]}")
+        prepared = jobs
+        jobs = [job for job in prepared if not self._already_stored(session, documents, job)]
+        ids = sorted(job.document_id for job in jobs)
         moved = self._keep_unchanged(session, jobs)
         delete_vectors(
             session,
@@ -566,6 +568,22 @@ class Pipeline:
         )
         for index, chunk_ids in moved.values():
             sync_vector_metadata(session, index.table_name, chunk_ids)
+        added = self._insert_new(session, documents, jobs)
+        write_postings(session, ids, self.settings.text_search_config, added)
+        write_units(session, {job.document_id: job.units for job in jobs})
+        for job in prepared:
+            document = documents[job.document_id]
+            document.status = DocumentStatus.READY.value
+            document.chunk_count = job.units.chunk_count
+            document.content_hash = job.digest
+            document.pipeline_signature = self.signature(job.index)
+            document.processing_error = None
+        return {job.document_id: job.units.chunk_count for job in prepared}
+
+    def _insert_new(
+        self, session: Session, documents: Mapping[uuid.UUID, Document], jobs: Sequence[Prepared]
+    ) -> list[uuid.UUID]:
+        """Insert the jobs' new chunks and their vector rows; the new chunks' ids."""
         chunk_rows: list[dict[str, Any]] = []
         vector_rows: dict[str, tuple[VectorIndex, list[dict[str, Any]]]] = {}
         for job in jobs:
@@ -581,18 +599,32 @@ class Pipeline:
         for index, rows in vector_rows.values():
             if rows:
                 session.execute(sa.insert(self.stores.row_model(index).__table__), rows)
-        write_postings(
-            session, ids, self.settings.text_search_config, [row["id"] for row in chunk_rows]
+        return [row["id"] for row in chunk_rows]
+
+    def _already_stored(
+        self, session: Session, documents: Mapping[uuid.UUID, Document], job: Prepared
+    ) -> bool:
+        """Whether an identical job has stored this version since the job was prepared.
+
+        Raises:
+            DocumentChanged: another version was stored since: the kept chunks are not there.
+        """
+        if not job.units.kept:
+            return False
+        stored = stored_units(session, job.document_id)
+        if stored == job.units.base:
+            return False
+        document = documents[job.document_id]
+        if (
+            stored == job.units.units
+            and document.content_hash == job.digest
+            and document.pipeline_signature == self.signature(job.index)
+        ):
+            return True
+        raise DocumentChanged(
+            f"{document.source}: another version was stored while this one was prepared; "
+            "ingest it again"
         )
-        write_units(session, {job.document_id: job.units for job in jobs})
-        for job in jobs:
-            document = documents[job.document_id]
-            document.status = DocumentStatus.READY.value
-            document.chunk_count = job.units.chunk_count
-            document.content_hash = job.digest
-            document.pipeline_signature = self.signature(job.index)
-            document.processing_error = None
-        return {job.document_id: job.units.chunk_count for job in jobs}
 
     @staticmethod
     def _keep_unchanged(
@@ -608,7 +640,6 @@ class Pipeline:
         moved: dict[str, tuple[VectorIndex, list[uuid.UUID]]] = {}
         for job in jobs:
             if job.units.kept:
-                check_base(session, job.document_id, job.units)
                 chunk_ids = keep_chunks(session, job.document_id, job.units)
                 moved.setdefault(job.index.name, (job.index, []))[1].extend(chunk_ids)
         return moved

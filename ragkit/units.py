@@ -18,7 +18,6 @@ from llama_index.core import Document as LlamaDocument
 from sqlalchemy.orm import Session
 
 from ragkit.chunking import UNIT_SEPARATOR, ChunkDraft
-from ragkit.errors import DocumentChanged
 from ragkit.readers import Unit
 from ragkit.schema import Chunk, DocumentUnit
 
@@ -115,15 +114,6 @@ def _offsets(units: Sequence[UnitRecord]) -> list[int]:
         offsets.append(offset)
         offset += unit.text_length + len(UNIT_SEPARATOR) if unit.text_length else 0
     return offsets
-
-
-def check_base(session: Session, document_id: uuid.UUID, plan: UnitPlan) -> None:
-    """Refuse to apply a plan to another version than the one it was made from."""
-    if plan.kept and stored_units(session, document_id) != plan.base:
-        raise DocumentChanged(
-            f"document {document_id} was changed by another ingest while this one ran; "
-            "ingest it again"
-        )
 
 
 def keep_chunks(session: Session, document_id: uuid.UUID, plan: UnitPlan) -> list[uuid.UUID]:

@@ -528,3 +528,17 @@ def test_an_edited_markdown_file_keeps_exact_spans(
     text = guide.read_text()
     for chunk in chunk_rows(kit, organization):
         assert text[chunk.start_char : chunk.end_char].strip() == chunk.content.strip()
+
+
+def test_an_edited_file_named_twice_in_one_run_is_stored_once(
+    kit: RagKit, organization: str, workdir: Path
+) -> None:
+    pages = [page_text(topic) for topic in ("login", "backup", "export")]
+    path = workdir / "manual.pdf"
+    write_pdf(path, pages)
+    document_id = kit.ingest_file(path, organization).document_id
+    assert document_id is not None
+    write_pdf(path, [pages[0], page_text("restore"), pages[2]])
+    summary = kit.ingest_path(path, path, organization=organization).to_json()
+    assert summary["failed"] == []
+    assert_stored_as_if_ingested_afresh(kit, document_id, path)
