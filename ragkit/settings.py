@@ -36,7 +36,7 @@ class Settings:
     embed_model: str = DEFAULT_EMBED_MODEL
     embed_dim: int | None = None
     embed_batch_size: int = 64
-    embed_backend: str = "torch"
+    embed_backend: str = "auto"
     chunk_size: int = 200
     chunk_overlap: int = 30
     top_k: int = 5
