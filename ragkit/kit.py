@@ -18,7 +18,7 @@ from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel, load_embedding_model
 from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.index import VectorStores, active_index
-from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files, delete_vectors
+from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files
 from ragkit.retrieve import (
     RetrievedChunk,
     corpus_stats,
@@ -27,6 +27,7 @@ from ragkit.retrieve import (
     nearest_chunks,
     text_search,
 )
+from ragkit.rows import delete_vectors
 from ragkit.schema import Chunk, Document
 from ragkit.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 

@@ -26,7 +26,7 @@ from ragkit.index import (
     find_generation,
     switch_organization,
 )
-from ragkit.ingest import vector_row
+from ragkit.rows import vector_row
 from ragkit.schema import (
     Chunk,
     Document,
