@@ -47,6 +47,12 @@ def add_eval_parser(commands: Any) -> None:
     parser.add_argument("--top-k", type=int, default=100, dest="top_k")
     parser.add_argument("--limit", type=int, default=None, help="evaluate only N queries")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument(
+        "--whole-documents",
+        action="store_true",
+        help="one chunk per document, cut at the model's window (as published scores are "
+        "measured) instead of ragkit's overlapping windows",
+    )
 
 
 def _open(path: Path) -> IO[str]:
@@ -142,10 +148,10 @@ def score_run(qrels: Qrels, run: Mapping[str, Sequence[str]]) -> dict[str, float
     return {name: statistics.fmean(values) if values else 0.0 for name, values in metrics.items()}
 
 
-def namespace(dataset: Dataset, settings: Settings) -> str:
+def namespace(dataset: Dataset, settings: Settings, *, whole_documents: bool = False) -> str:
     """The organization that holds this corpus indexed with these settings."""
     shape = f"{dataset.name}|{len(dataset.corpus)}|{settings.embed_model}|"
-    shape += settings.pipeline_signature
+    shape += "whole" if whole_documents else settings.pipeline_signature
     backend = resolve_backend(settings.embed_backend)
     if backend != "torch":  # the same model, but its vectors differ slightly
         shape += f"|{backend}"
@@ -153,7 +159,9 @@ def namespace(dataset: Dataset, settings: Settings) -> str:
     return f"eval-{dataset.name[:40]}-{digest}"
 
 
-def ensure_indexed(kit: Any, organization: str, dataset: Dataset, batch: int = 256) -> None:
+def ensure_indexed(
+    kit: Any, organization: str, dataset: Dataset, batch: int = 256, *, split: bool = True
+) -> None:
     """Index the corpus into ``organization`` unless a complete index is already there."""
     from tqdm import tqdm
 
@@ -180,7 +188,7 @@ def ensure_indexed(kit: Any, organization: str, dataset: Dataset, batch: int = 2
                 TextItem(doc_id, *_title_and_text(*dataset.corpus[doc_id]))
                 for doc_id in todo[start : start + batch]
             ]
-            kit.pipeline.ingest_texts(organization, items)
+            kit.pipeline.ingest_texts(organization, items, split=split)
             bar.update(len(items))
 
 
@@ -205,12 +213,14 @@ def evaluate(
     top_k: int = 100,
     limit: int | None = None,
     split: str = "test",
+    *,
+    whole_documents: bool = False,
 ) -> dict[str, Any]:
     """Index (if needed) and run every query; return the metrics and latencies."""
     from tqdm import tqdm
 
-    organization = namespace(dataset, kit.settings)
-    ensure_indexed(kit, organization, dataset)
+    organization = namespace(dataset, kit.settings, whole_documents=whole_documents)
+    ensure_indexed(kit, organization, dataset, split=not whole_documents)
     kit.retrieve("warm up", organization, top_k=top_k, mode=mode)
     queries = list(dataset.queries.items())[:limit]
     run: dict[str, list[str]] = {}
@@ -231,6 +241,7 @@ def evaluate(
         "corpus": len(dataset.corpus),
         "embed_model": kit.settings.embed_model,
         "embed_backend": resolve_backend(kit.settings.embed_backend),
+        "chunking": "whole documents" if whole_documents else kit.settings.pipeline_signature,
         "ndcg@10": round(scores["ndcg@10"], 4),
         "recall@10": round(scores["recall@10"], 4),
         "recall@100": round(scores["recall@100"], 4),
@@ -246,7 +257,9 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     dataset = load_dataset(args.dataset, args.split)
     kit = RagKit(settings)
     mode = args.mode or settings.retrieval_mode
-    result = evaluate(kit, dataset, mode, args.top_k, args.limit, args.split)
+    result = evaluate(
+        kit, dataset, mode, args.top_k, args.limit, args.split, whole_documents=args.whole_documents
+    )
     if args.json:
         print(json.dumps(result))
     else:

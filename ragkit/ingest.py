@@ -112,6 +112,13 @@ class IngestReport:
         }
 
 
+def whole(item: TextItem, model: EmbeddingModel) -> list[ChunkDraft]:
+    """The item as a single chunk (none if it has no text)."""
+    if not item.text.strip():
+        return []
+    return [ChunkDraft(0, item.text, None, None, 0, len(item.text), model.count_tokens(item.text))]
+
+
 def file_digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -436,12 +443,19 @@ class Pipeline:
             raise
 
     def ingest_texts(
-        self, organization: str, items: Sequence[TextItem], content_type: str = "text/plain"
+        self,
+        organization: str,
+        items: Sequence[TextItem],
+        content_type: str = "text/plain",
+        *,
+        split: bool = True,
     ) -> list[uuid.UUID]:
         """Store many short texts as new documents in one transaction, embedded in one batch.
 
         For corpora that are not files (evaluation sets, exports): each item becomes a
-        ``ready`` document whose ``source`` is the item's own id.
+        ``ready`` document whose ``source`` is the item's own id. With ``split=False`` each
+        item is one chunk, embedded as far as the model's window reaches (the usual setup of
+        published retrieval benchmarks).
         """
         with self.database.sessions() as session:
             index = self.index_for(session, organization)
@@ -453,7 +467,7 @@ class Pipeline:
                         text=item.text, metadata={"page_number": None, "section_title": None}
                     )
                 ]
-                item_drafts = self.chunk_units(units, model)
+                item_drafts = self.chunk_units(units, model) if split else whole(item, model)
                 documents.append(
                     Document(
                         id=uuid.uuid4(),

@@ -121,3 +121,37 @@ def test_ragkit_eval_indexes_a_corpus_once_and_reports_every_metric(
             sa.select(Document.source).where(Document.organization_id.like("eval-%"))
         ).all()
     assert sorted(sources) == ["d1", "d2", "d3", "d4"]
+
+
+def test_whole_documents_are_indexed_as_one_chunk_each_in_their_own_namespace(
+    tmp_path: Path, settings: object, kit: object
+) -> None:
+    import sqlalchemy as sa
+
+    from ragkit.evaluate import evaluate, load_dataset, namespace
+    from ragkit.schema import Chunk
+
+    long_text = " ".join(
+        f"Step {number}: open the settings page and check option {number}." for number in range(60)
+    )
+    (tmp_path / "corpus.jsonl").write_text(
+        json.dumps({"_id": "long", "title": "Setup guide", "text": long_text})
+        + "\n"
+        + json.dumps({"_id": "short", "title": "Refunds", "text": "Refunds take five days."})
+        + "\n"
+    )
+    (tmp_path / "queries.jsonl").write_text(json.dumps({"_id": "q", "text": "refund time"}) + "\n")
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "qrels" / "test.tsv").write_text("q\tc\ts\nq\tshort\t1\n")
+    dataset = load_dataset(tmp_path)
+    counts = {}
+    for whole in (False, True):
+        result = evaluate(kit, dataset, "hybrid", whole_documents=whole)
+        assert result["ndcg@10"] == pytest.approx(1.0)
+        organization = namespace(dataset, kit.settings, whole_documents=whole)  # type: ignore[attr-defined]
+        with kit.database.sessions() as session:  # type: ignore[attr-defined]
+            counts[whole] = session.scalar(
+                sa.select(sa.func.count()).where(Chunk.organization_id == organization)
+            )
+    assert counts[False] > 3  # the long guide is split into windows...
+    assert counts[True] == 2  # ...or kept whole, in another namespace
