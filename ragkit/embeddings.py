@@ -16,6 +16,7 @@ Runtime), or ``auto`` (default): ``torch-bf16`` on CPUs with native bfloat16 ins
 
 from __future__ import annotations
 
+import copy
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -143,7 +144,10 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
     except Exception as error:  # missing files, no network for a hub name, bad weights
         raise EmbeddingError(f"could not load the embedding model {name!r}: {error}") from error
     transformer = embedding._model  # the SentenceTransformer LlamaIndex wraps
-    tokenizer = transformer.tokenizer
+    # Counting tokens for the chunker gets its own copy: a fast tokenizer keeps its truncation
+    # state between calls, so sharing one with the model while another thread embeds could
+    # count a long text as truncated (or fail with "Already borrowed").
+    tokenizer = copy.deepcopy(transformer.tokenizer)
 
     def tokenize(text: str) -> list[int]:
         ids: list[int] = tokenizer.encode(text, add_special_tokens=False)

@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -203,37 +204,51 @@ class Pipeline:
         The model is fastest on full batches and the database on few transactions; a folder of
         small files would otherwise give each a few chunks at a time. A group's documents are
         stored in one transaction; if that fails, each is stored (or marked failed) on its own.
+        The model embeds one group in a background thread while the next files are read and
+        chunked and the previous group is stored, so neither waits for the other.
         """
         results: list[IngestResult] = []
         group: list[tuple[Path, str, Prepared]] = []
+        pending: list[tuple[list[tuple[Path, str, Prepared]], Future[None]]] = []
 
         def report(path: Path, result: IngestResult) -> None:
             results.append(result)
             if on_file is not None:
                 on_file(path, result)
 
-        def flush() -> None:
-            jobs = [job for _, _, job in group]
-            self._embed_jobs(jobs)
-            for (path, outcome, job), stored in zip(group, self.store_many(jobs)):
+        def store(batch: list[tuple[Path, str, Prepared]], embedded: Future[None]) -> None:
+            embedded.result()  # embedding errors are recorded on the jobs themselves
+            jobs = [job for _, _, job in batch]
+            for (path, outcome, job), stored in zip(batch, self.store_many(jobs)):
                 if isinstance(stored, RagkitError):
                     report(
                         path, IngestResult(str(path), "failed", job.document_id, error=str(stored))
                     )
                 else:
                     report(path, IngestResult(str(path), outcome, job.document_id, stored))
-            group.clear()
 
-        for path in paths:
-            started = self._start(path, organization)
-            if isinstance(started, IngestResult):
-                report(path, started)
-                continue
-            group.append((path, *started))
-            if sum(len(job.drafts) for _, _, job in group) >= group_chunks:
-                flush()
-        if group:
-            flush()
+        def flush(embedder: ThreadPoolExecutor) -> None:
+            """Start embedding the group; store the previous one while the model works."""
+            batch = list(group)
+            group.clear()
+            embedded = embedder.submit(self._embed_jobs, [job for _, _, job in batch])
+            if pending:
+                store(*pending.pop())
+            pending.append((batch, embedded))
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-embed") as embedder:
+            for path in paths:
+                started = self._start(path, organization)
+                if isinstance(started, IngestResult):
+                    report(path, started)
+                    continue
+                group.append((path, *started))
+                if sum(len(job.drafts) for _, _, job in group) >= group_chunks:
+                    flush(embedder)
+            if group:
+                flush(embedder)
+            if pending:
+                store(*pending.pop())
         return results
 
     def ingest_file(
