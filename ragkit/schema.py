@@ -163,7 +163,14 @@ class ChunkTerm(Base):
 
     __tablename__ = "chunk_terms"
     __table_args__ = (
-        Index("ix_chunk_terms_organization_id_term", "organization_id", "term"),
+        # Covers BM25: a term's postings are read from the index alone (see migration 0005).
+        Index(
+            "ix_chunk_terms_postings",
+            "organization_id",
+            "term",
+            "chunk_id",
+            postgresql_include=["tf", "doc_len"],
+        ),
         Index("ix_chunk_terms_document_id", "document_id"),
     )
 

@@ -10,7 +10,15 @@ import sqlalchemy as sa
 from ragkit import RagKit
 from ragkit.index import active_index
 from ragkit.ingest import TextItem
-from ragkit.retrieve import fuse, nearest_chunks, normalise
+from ragkit.retrieve import (
+    corpus_stats,
+    fuse,
+    nearest_chunks,
+    nearest_query,
+    normalise,
+    split_terms,
+    text_search,
+)
 
 
 @pytest.mark.parametrize("mode", ["dense", "text", "hybrid"])
@@ -106,22 +114,11 @@ def test_dense_search_returns_more_rows_than_hnsw_ef_search(kit: RagKit, organiz
         session.execute(sa.text("SET LOCAL enable_sort = off"))
         rows = kit.stores.row_model(active_index(session, organization))
         embedding = kit.model.embed_query("support article")
-        plan = session.execute(
-            sa.text("EXPLAIN " + _dense_sql(rows, embedding, organization))
-        ).scalars()
+        query = nearest_query(rows, embedding, organization, 120)
+        inline = query.compile(session.get_bind(), compile_kwargs={"literal_binds": True})
+        plan = session.execute(sa.text(f"EXPLAIN {inline}")).scalars()
         assert any("embedding_idx" in line for line in plan)
         assert len(nearest_chunks(session, rows, embedding, organization, 120)) == 120
-
-
-def _dense_sql(rows: object, embedding: list[float], organization: str) -> str:
-    distance = rows.embedding.cosine_distance(embedding)  # type: ignore[attr-defined]
-    query = (
-        sa.select(rows.node_id)  # type: ignore[attr-defined]
-        .where(rows.metadata_["organization_id"].astext == organization)  # type: ignore[attr-defined]
-        .order_by(distance)
-        .limit(120)
-    )
-    return str(query.compile(compile_kwargs={"literal_binds": True}))
 
 
 def test_fusion_adds_normalised_scores() -> None:
@@ -156,3 +153,56 @@ def test_llamaindex_can_query_the_same_store_and_agrees_with_ragkit(
     assert nodes[0].node.node_id == str(ours[0].chunk_id)
     assert nodes[0].node.metadata["page_number"] is None
     assert "30 minutes" in " ".join(node.node.get_content() for node in nodes)
+
+
+def _frequent_term_corpus(kit: RagKit, organization: str) -> list[uuid.UUID]:
+    """Forty notes about syncing; a few also name a rarer subject, one names only syncing."""
+    texts = [f"Notes sync across devices, entry {i}." for i in range(36)]
+    texts += [
+        "Notes sync through the Zephyr gateway.",
+        "The Zephyr gateway keeps notes in sync, and the Zephyr relay signs them.",
+        "Zephyr relays sign exports.",
+        "Notes sync notes sync notes sync notes sync.",
+    ]
+    return kit.pipeline.ingest_texts(
+        organization, [TextItem(f"n{i}", f"n{i}", text) for i, text in enumerate(texts)]
+    )
+
+
+def test_bm25_beyond_its_postings_budget_keeps_the_best_passages(
+    kit: RagKit, organization: str
+) -> None:
+    _frequent_term_corpus(kit, organization)
+    query = "zephyr notes sync"
+    with kit.database.sessions() as session:
+        frequencies = corpus_stats.frequencies(session, organization, ["zephyr", "note", "sync"])
+        assert split_terms(frequencies, budget=10) == (["zephyr"], ["note", "sync"])
+        exact = text_search(session, query, organization, 3, budget=1_000_000)
+        pruned = text_search(session, query, organization, 3, budget=10)
+    assert [chunk for chunk, _ in pruned] == [chunk for chunk, _ in exact]
+    assert [score for _, score in pruned] == pytest.approx([score for _, score in exact])
+
+
+def test_search_within_documents_finds_passages_with_only_frequent_terms(
+    kit: RagKit, organization: str
+) -> None:
+    ids = _frequent_term_corpus(kit, organization)
+    with kit.database.sessions() as session:
+        found = text_search(session, "zephyr notes sync", organization, 5, [ids[-1]], budget=10)
+    assert len(found) == 1
+
+
+def test_term_frequencies_follow_ingested_and_deleted_documents(
+    kit: RagKit, organization: str
+) -> None:
+    def frequency() -> int:
+        with kit.database.sessions() as session:
+            return corpus_stats.frequencies(session, organization, ["quasar"])["quasar"]
+
+    assert frequency() == 0
+    first = kit.pipeline.ingest_texts(organization, [TextItem("q1", "Q1", "Quasar setup.")])
+    assert frequency() == 1
+    kit.pipeline.ingest_texts(organization, [TextItem("q2", "Q2", "Quasar upgrade.")])
+    assert frequency() == 2
+    kit.delete_document(first[0], organization)
+    assert frequency() == 1
