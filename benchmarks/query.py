@@ -55,7 +55,7 @@ from benchmarks.common import (
     scifact_queries,
     temporary_kit,
 )
-from ragkit import RagKit
+from ragkit import RagKit, Settings
 from ragkit.embeddings import EmbeddingModel
 from ragkit.index import active_index
 from ragkit.ingest import Pipeline, TextItem
@@ -89,7 +89,7 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--neighbours", type=int, default=20)
     parser.add_argument("--mixture-noise", type=float, default=0.01)
     parser.add_argument("--profile-queries", type=int, default=50)
-    parser.add_argument("--backend", choices=BACKENDS, default="onnx-int8")
+    parser.add_argument("--backend", choices=BACKENDS, default=Settings().embed_backend)
     parser.add_argument("--seed", type=int, default=5)
     add_common_arguments(parser, "query")
     return parser.parse_args(argv)
