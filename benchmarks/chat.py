@@ -38,7 +38,7 @@ from benchmarks.common import (
     temporary_database,
 )
 from ragkit import RagKit, Settings
-from ragkit.onnx_embedding import BACKENDS
+from ragkit.settings import EMBED_BACKENDS as BACKENDS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
 PASSWORD = "benchmark password that is long enough"

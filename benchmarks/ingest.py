@@ -39,8 +39,8 @@ from benchmarks.common import (
 from ragkit import RagKit, Settings
 from ragkit.chunking import embedding_text
 from ragkit.embeddings import load_embedding_model
-from ragkit.onnx_embedding import BACKENDS
 from ragkit.schema import Chunk
+from ragkit.settings import EMBED_BACKENDS as BACKENDS
 
 BARE_BATCH_SIZE = 64
 MIN_CHUNKS = 2000

@@ -59,7 +59,6 @@ from ragkit import RagKit, Settings
 from ragkit.embeddings import EmbeddingModel
 from ragkit.index import active_index
 from ragkit.ingest import Pipeline, TextItem
-from ragkit.onnx_embedding import BACKENDS
 from ragkit.retrieve import (
     BM25_POSTINGS_BUDGET,
     bm25_statement,
@@ -70,6 +69,7 @@ from ragkit.retrieve import (
     text_search,
 )
 from ragkit.schema import Chunk
+from ragkit.settings import EMBED_BACKENDS as BACKENDS
 from ragkit.settings import RetrievalMode
 
 TOP_K = 10

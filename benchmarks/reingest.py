@@ -37,8 +37,8 @@ from benchmarks.common import (
 )
 from ragkit import RagKit, Settings
 from ragkit import ingest as ingest_module
-from ragkit.onnx_embedding import BACKENDS
 from ragkit.readers import PDFPages
+from ragkit.settings import EMBED_BACKENDS as BACKENDS
 
 GOAL_PERCENT = 5.0
 # Abstracts longer than this would spill onto a second page.

@@ -306,18 +306,11 @@ class Pipeline:
             document.status = DocumentStatus.PROCESSING.value
             document.processing_error = None
             session.flush()
-            model = self.model_for(index)
             try:
-                with self._failing(session, document):
-                    plan, drafts = self._chunk(path, data, document, model, base)
-                    known = {}
-                    if outcome == "updated":
-                        hashes = {draft.content_hash for draft in drafts}
-                        known = self.previous_vectors(session, index, document.id, hashes)
-                    session.commit()
+                job = self._plan(session, document, index, path, data, digest, base)
             except RagkitError as error:
                 return IngestResult(str(path), "failed", document.id, error=str(error))
-            return outcome, Prepared(document.id, index, model, drafts, digest, known, units=plan)
+            return outcome, job
 
     def _reusable_units(
         self, session: Session, document: Document | None, index: VectorIndex
@@ -371,19 +364,38 @@ class Pipeline:
             except OSError as error:
                 self._fail(session, document, f"the stored file is missing: {error.strerror}")
                 raise DocumentReadError(f"{path}: {error.strerror or error}") from error
-            if not force and self._is_current(document, file_digest(data), index):
+            digest = file_digest(data)
+            if not force and self._is_current(document, digest, index):
                 return document
             base = [] if force else self._reusable_units(session, document, index)
             document.status = DocumentStatus.PROCESSING.value
             document.processing_error = None
             session.commit()
-            model = self.model_for(index)
-            with self._failing(session, document):
-                plan, drafts = self._chunk(path, data, document, model, base)
+            return self._plan(session, document, index, path, data, digest, base)
+
+    def _plan(
+        self,
+        session: Session,
+        document: Document,
+        index: VectorIndex,
+        path: Path,
+        data: bytes,
+        digest: str,
+        base: Sequence[UnitRecord],
+    ) -> Prepared:
+        """Chunk the document's changed units and find their re-usable vectors; commit.
+
+        A failure marks the document ``failed`` and is raised again.
+        """
+        model = self.model_for(index)
+        with self._failing(session, document):
+            plan, drafts = self._chunk(path, data, document, model, base)
+            known = {}
+            if document.pipeline_signature is not None:  # stored before: vectors to re-use
                 hashes = {draft.content_hash for draft in drafts}
                 known = self.previous_vectors(session, index, document.id, hashes)
-                session.commit()
-            return Prepared(document.id, index, model, drafts, file_digest(data), known, units=plan)
+            session.commit()
+        return Prepared(document.id, index, model, drafts, digest, known, units=plan)
 
     def _embed_jobs(self, jobs: Sequence[Prepared]) -> None:
         """Embed the new chunks of several documents in one call per model."""
@@ -433,8 +445,8 @@ class Pipeline:
                     counts = self._replace(session, ready)
                     session.commit()
                 stored.update(counts)
-            except Exception:  # anything: the documents are retried one by one below
-                stored.clear()
+            except Exception:  # anything: each document is then stored on its own, below
+                pass
         for job in jobs:
             if job.document_id not in stored:
                 try:
@@ -498,21 +510,17 @@ class Pipeline:
                     )
                 )
                 drafts.append(item_drafts)
-            flat = [draft for item_drafts in drafts for draft in item_drafts]
-            vectors = iter(model.embed_texts([draft.embedding_text for draft in flat]))
+            jobs = [
+                Prepared(document.id, index, model, item_drafts, document.content_hash or "", {})
+                for document, item_drafts in zip(documents, drafts)
+            ]
+            self._embed_jobs(jobs)
+            for job in jobs:
+                if job.error is not None:
+                    raise job.error
             session.add_all(documents)
             session.flush()
-            rows_model = self.stores.row_model(index)
-            for document, item_drafts in zip(documents, drafts):
-                chunks = [self._chunk_row(document, draft) for draft in item_drafts]
-                session.add_all(chunks)
-                session.flush()
-                rows = [
-                    vector_row(document, chunk, next(vectors), index.embed_model)
-                    for chunk in chunks
-                ]
-                if rows:
-                    session.execute(sa.insert(rows_model.__table__), rows)
+            self._insert_new(session, {document.id: document for document in documents}, jobs)
             write_postings(
                 session, [document.id for document in documents], self.settings.text_search_config
             )

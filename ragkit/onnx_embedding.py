@@ -19,9 +19,7 @@ from llama_index.core.base.embeddings.base import BaseEmbedding
 from pydantic import PrivateAttr
 
 from ragkit.errors import ConfigurationError, EmbeddingError
-from ragkit.settings import EMBED_BACKENDS
 
-BACKENDS = EMBED_BACKENDS  # every backend, for command-line choices
 ONNX_BACKENDS = ("onnx", "onnx-int8")
 _export_lock = threading.Lock()
 
