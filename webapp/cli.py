@@ -11,9 +11,11 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from ragkit.reindex import ReindexProgress, reindex_progress
+from webapp.config import queue_prefix
 from webapp.extensions import redis_client
 from webapp.services.knowledge import knowledge_base
 from webapp.services.processing import start_reindex
+from workers.queue import queue_names
 from workers.recovery import requeue_stale
 from workers.status import job_summaries
 
@@ -93,7 +95,7 @@ def report(progress: ReindexProgress) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON list instead of a table.")
 def jobs_command(as_json: bool) -> None:
     """Queued, started, scheduled (retries) and failed jobs per queue, with their errors."""
-    summaries = job_summaries(redis_client.connection)
+    summaries = job_summaries(redis_client.connection, queue_names(queue_prefix()))
     if as_json:
         click.echo(json.dumps([summary.to_json() for summary in summaries], indent=2))
         return
@@ -107,7 +109,7 @@ def jobs_command(as_json: bool) -> None:
 @ragkit_cli.command("requeue-stale")
 def requeue_stale_command() -> None:
     """Queue again the documents left pending or processing with no job to finish them."""
-    requeued = requeue_stale(knowledge_base(), redis_client.connection)
+    requeued = requeue_stale(knowledge_base(), redis_client.connection, prefix=queue_prefix())
     for document_id in requeued:
         click.echo(f"queued {document_id}")
     click.echo(f"{len(requeued)} stale documents queued again", err=True)

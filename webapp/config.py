@@ -10,11 +10,12 @@ from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-from flask import Config
+from flask import Config, current_app
 
 from ragkit import ConfigurationError, Settings
 from ragkit.database import normalise_url, start_embedded
 from webapp.errors import InsecureConfiguration
+from workers.queue import checked_prefix, prefixed
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 MEBIBYTE = 1024 * 1024
@@ -31,6 +32,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_TOKEN_LOCATION": ["headers"],
     "DATABASE_URL": None,
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "RAGKIT_QUEUE_PREFIX": "",
     "PROCESSING_MODE": None,
     "MEDIA_ROOT": "instance/media",
     "MAX_UPLOAD_MB": 20,
@@ -53,6 +55,7 @@ ENVIRONMENT: dict[str, Any] = {
     "JWT_SECRET_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
+    "RAGKIT_QUEUE_PREFIX": str,
     "PROCESSING_MODE": str,
     "MEDIA_ROOT": str,
     "MAX_UPLOAD_MB": float,
@@ -80,6 +83,7 @@ def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
     config["PROCESSING_MODE"] = processing_mode(config)
+    config["RAGKIT_QUEUE_PREFIX"] = checked_prefix(config["RAGKIT_QUEUE_PREFIX"] or "")
 
 
 def database_url(config: Config) -> str:
@@ -113,3 +117,13 @@ def check_production(config: Config) -> None:
 def cors_origins(config: Config) -> list[str]:
     """The origins allowed to call the API from a browser (comma-separated in the config)."""
     return [origin.strip() for origin in config["CORS_ORIGINS"].split(",") if origin.strip()]
+
+
+def queue_prefix() -> str:
+    """This app's ``RAGKIT_QUEUE_PREFIX``: its queues, job ids and Redis keys carry it."""
+    return str(current_app.config["RAGKIT_QUEUE_PREFIX"])
+
+
+def redis_key(name: str) -> str:
+    """A key of this app in Redis, under its prefix, so deployments sharing a Redis never meet."""
+    return prefixed(name, queue_prefix())

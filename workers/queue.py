@@ -3,18 +3,25 @@
 Job ids are deterministic, so enqueueing the same work twice while it is waiting or running
 adds nothing: ``process-<document id>-<content hash[:12]>`` is one document version, and
 ``reindex-<run id>-<batch>`` one batch of a reindex run.
+
+Two deployments can share one Redis when each has its own ``RAGKIT_QUEUE_PREFIX``: with
+``acme`` the queues are ``acme:ingest`` and ``acme:reindex``, the job ids ``acme-process-...``
+(RQ allows no colon in an id) and the app's own keys ``acme:...``. Without one, nothing changes.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from redis import Redis
 from rq import Queue, Retry
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
+
+from ragkit.errors import ConfigurationError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
@@ -22,6 +29,8 @@ INGEST = "ingest"
 REINDEX = "reindex"
 # Highest priority first: a worker drains uploads before reindex batches.
 QUEUES = (INGEST, REINDEX)
+# It ends up in job ids too, which RQ limits to these characters.
+PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 PROCESS_TIMEOUT = 600
 REINDEX_TIMEOUT = 1800
@@ -41,6 +50,32 @@ def redis_url(environ: Mapping[str, str] | None = None) -> str:
     return env.get("REDIS_URL") or DEFAULT_REDIS_URL
 
 
+def queue_prefix(environ: Mapping[str, str] | None = None) -> str:
+    """``RAGKIT_QUEUE_PREFIX`` from the environment, checked; empty when unset."""
+    env = os.environ if environ is None else environ
+    return checked_prefix(env.get("RAGKIT_QUEUE_PREFIX", ""))
+
+
+def checked_prefix(prefix: str) -> str:
+    """``prefix`` if it can name queues, job ids and keys; raises ``ConfigurationError``."""
+    prefix = prefix.strip()
+    if prefix and not PREFIX_PATTERN.fullmatch(prefix):
+        raise ConfigurationError(
+            f"RAGKIT_QUEUE_PREFIX={prefix!r} is not valid: use 1 to 40 letters, digits, '-' or '_'"
+        )
+    return prefix
+
+
+def prefixed(name: str, prefix: str = "") -> str:
+    """A queue name or Redis key under the deployment's prefix (``acme:ingest``)."""
+    return f"{prefix}:{name}" if prefix else name
+
+
+def queue_names(prefix: str = "", names: Sequence[str] = QUEUES) -> tuple[str, ...]:
+    """The deployment's names of the queues (default: all of them, highest priority first)."""
+    return tuple(prefixed(name, prefix) for name in names)
+
+
 def connect(url: str | None = None) -> Redis:
     """A Redis connection to ``url`` (default: :func:`redis_url`)."""
     return Redis.from_url(url or redis_url())
@@ -51,13 +86,17 @@ def retry_policy() -> Retry:
     return Retry(max=len(RETRY_INTERVALS), interval=list(RETRY_INTERVALS))
 
 
-def process_job_id(document_id: uuid.UUID, content_hash: str | None) -> str:
+def process_job_id(document_id: uuid.UUID, content_hash: str | None, prefix: str = "") -> str:
     """The id of the job that processes this version of the document."""
-    return f"process-{document_id}-{(content_hash or 'none')[:12]}"
+    return _job_id(f"process-{document_id}-{(content_hash or 'none')[:12]}", prefix)
 
 
-def reindex_job_id(run_id: uuid.UUID, batch: int) -> str:
-    return f"reindex-{run_id}-{batch}"
+def reindex_job_id(run_id: uuid.UUID, batch: int, prefix: str = "") -> str:
+    return _job_id(f"reindex-{run_id}-{batch}", prefix)
+
+
+def _job_id(name: str, prefix: str) -> str:
+    return f"{prefix}-{name}" if prefix else name
 
 
 def live_job(connection: Redis, job_id: str) -> Job | None:
@@ -70,14 +109,19 @@ def live_job(connection: Redis, job_id: str) -> Job | None:
 
 
 def enqueue_processing(
-    connection: Redis, document_id: uuid.UUID, content_hash: str | None, *, force: bool = False
+    connection: Redis,
+    document_id: uuid.UUID,
+    content_hash: str | None,
+    *,
+    force: bool = False,
+    prefix: str = "",
 ) -> Job:
     """Queue ``process_document`` for the document, unless that version is already queued."""
-    job_id = process_job_id(document_id, content_hash)
+    job_id = process_job_id(document_id, content_hash, prefix)
     existing = live_job(connection, job_id)
     if existing is not None:
         return existing
-    return Queue(INGEST, connection=connection).enqueue(
+    return Queue(prefixed(INGEST, prefix), connection=connection).enqueue(
         "workers.jobs.process_document",
         str(document_id),
         force=force,
@@ -88,12 +132,14 @@ def enqueue_processing(
     )
 
 
-def enqueue_reindex(connection: Redis, run_id: uuid.UUID, batches: list[int]) -> list[Job]:
+def enqueue_reindex(
+    connection: Redis, run_id: uuid.UUID, batches: list[int], *, prefix: str = ""
+) -> list[Job]:
     """Queue one ``reindex_batch`` job per batch of the run."""
-    queue = Queue(REINDEX, connection=connection)
+    queue = Queue(prefixed(REINDEX, prefix), connection=connection)
     jobs = []
     for batch in batches:
-        job_id = reindex_job_id(run_id, batch)
+        job_id = reindex_job_id(run_id, batch, prefix)
         existing = live_job(connection, job_id)
         jobs.append(
             existing

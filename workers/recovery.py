@@ -34,9 +34,8 @@ class UnfinishedDocument:
     status: str
     updated_at: datetime
 
-    @property
-    def job_id(self) -> str:
-        return process_job_id(self.id, self.content_hash)
+    def job_id(self, prefix: str = "") -> str:
+        return process_job_id(self.id, self.content_hash, prefix)
 
 
 def unfinished_documents(kit: RagKit) -> list[UnfinishedDocument]:
@@ -50,9 +49,11 @@ def unfinished_documents(kit: RagKit) -> list[UnfinishedDocument]:
     return [UnfinishedDocument(*row) for row in rows]
 
 
-def is_stale(connection: Redis, document: UnfinishedDocument, now: datetime) -> bool:
+def is_stale(
+    connection: Redis, document: UnfinishedDocument, now: datetime, prefix: str = ""
+) -> bool:
     """No job will finish this document."""
-    job = live_job(connection, document.job_id)
+    job = live_job(connection, document.job_id(prefix))
     if job is None:
         return True
     if job.get_status(refresh=False) == JobStatus.STARTED and not worker_alive(connection, job):
@@ -87,18 +88,18 @@ def process_exists(pid: int) -> bool:
     return True
 
 
-def requeue_stale(kit: RagKit, connection: Redis) -> list[uuid.UUID]:
-    """Queue the processing of every stale document again; returns their ids."""
+def requeue_stale(kit: RagKit, connection: Redis, *, prefix: str = "") -> list[uuid.UUID]:
+    """Queue the processing of every stale document again (on the ``prefix``'s queue)."""
     now = datetime.now(UTC)
-    stale = [doc for doc in unfinished_documents(kit) if is_stale(connection, doc, now)]
+    stale = [doc for doc in unfinished_documents(kit) if is_stale(connection, doc, now, prefix)]
     for document in stale:
-        _forget_lost_job(connection, document)
-        enqueue_processing(connection, document.id, document.content_hash)
+        _forget_lost_job(connection, document, prefix)
+        enqueue_processing(connection, document.id, document.content_hash, prefix=prefix)
     return [document.id for document in stale]
 
 
-def _forget_lost_job(connection: Redis, document: UnfinishedDocument) -> None:
+def _forget_lost_job(connection: Redis, document: UnfinishedDocument, prefix: str) -> None:
     """Delete a job that claims to run but never will finish, so it can be queued anew."""
-    job = live_job(connection, document.job_id)
+    job = live_job(connection, document.job_id(prefix))
     if job is not None:
         job.delete()

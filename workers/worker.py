@@ -16,6 +16,7 @@ from rq.job import Job
 
 from ragkit import DocumentNotFound, DocumentReadError, UnsupportedFileType
 from ragkit.errors import ConfigurationError
+from workers import queue
 from workers.context import knowledge_base, load_model
 from workers.recovery import requeue_stale
 
@@ -46,24 +47,26 @@ class StartUp:
 
     connection: Any
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, queue_prefix: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.push_exc_handler(give_up_on_bad_input)  # type: ignore[attr-defined]
+        # RQ's own ``rq worker -w ...`` passes none: the environment names it then.
+        self.queue_prefix = queue.queue_prefix() if queue_prefix is None else queue_prefix
 
     def work(self, *args: Any, **kwargs: Any) -> bool:
-        prepare(self.connection)
+        prepare(self.connection, self.queue_prefix)
         return super().work(*args, **kwargs)  # type: ignore[misc]
 
     def run_maintenance_tasks(self) -> None:
         """RQ's periodic clean-up, then re-queue documents whose worker died meanwhile."""
         super().run_maintenance_tasks()  # type: ignore[misc]
-        requeue_stale(knowledge_base(), self.connection)
+        requeue_stale(knowledge_base(), self.connection, prefix=self.queue_prefix)
 
 
-def prepare(connection: Any) -> None:
+def prepare(connection: Any, prefix: str = "") -> None:
     """Load the model, re-queue lost processing, then close connections before forking."""
     load_model()
-    requeued = requeue_stale(knowledge_base(), connection)
+    requeued = requeue_stale(knowledge_base(), connection, prefix=prefix)
     if requeued:
         log.warning("queued %d stale documents again: %s", len(requeued), requeued)
     knowledge_base().database.engine.dispose()

@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask, Response
 from flask_jwt_extended import create_access_token, create_refresh_token
 
+from webapp.config import redis_key
 from webapp.errors import error_response
 from webapp.extensions import db, jwt, redis_client
 from webapp.models import User
@@ -28,11 +29,15 @@ def issue_tokens(user: User) -> dict[str, str]:
 def revoke(payload: dict[str, Any]) -> None:
     """Remember the token's id until it would have expired anyway."""
     remaining = max(int(payload["exp"] - time.time()), 1)
-    redis_client.connection.set(REVOKED_PREFIX + payload["jti"], "1", ex=remaining)
+    redis_client.connection.set(_revoked_key(payload), "1", ex=remaining)
 
 
 def is_revoked(_header: dict[str, Any], payload: dict[str, Any]) -> bool:
-    return bool(redis_client.connection.exists(REVOKED_PREFIX + payload["jti"]))
+    return bool(redis_client.connection.exists(_revoked_key(payload)))
+
+
+def _revoked_key(payload: dict[str, Any]) -> str:
+    return redis_key(REVOKED_PREFIX + payload["jti"])
 
 
 def load_user(_header: dict[str, Any], payload: dict[str, Any]) -> User | None:

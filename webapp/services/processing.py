@@ -23,6 +23,7 @@ from ragkit.reindex import (
     reindex_batch,
     reindex_progress,
 )
+from webapp.config import queue_prefix
 from webapp.extensions import db, redis_client
 from webapp.services.knowledge import knowledge_base
 from workers import queue
@@ -56,7 +57,9 @@ def _enqueue(document_id: uuid.UUID, force: bool) -> None:
         db.select(Document.content_hash).where(Document.id == document_id)
     ).scalar()
     try:
-        queue.enqueue_processing(redis_client.connection, document_id, content_hash, force=force)
+        queue.enqueue_processing(
+            redis_client.connection, document_id, content_hash, force=force, prefix=queue_prefix()
+        )
     except RedisError as error:
         log.error("could not queue document %s, it stays pending: %s", document_id, error)
 
@@ -82,7 +85,9 @@ def start_reindex(
     if not plan.batches:
         return finish_run(kit, plan.run_id)
     if queued():
-        queue.enqueue_reindex(redis_client.connection, plan.run_id, sorted(plan.batches))
+        queue.enqueue_reindex(
+            redis_client.connection, plan.run_id, sorted(plan.batches), prefix=queue_prefix()
+        )
     else:
         _reindex_inline(plan.run_id, sorted(plan.batches))
     return reindex_progress(kit, plan.run_id)
