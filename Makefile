@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 QUESTION ?= How do I reset my password?
+PORT ?= 5000
 
-.PHONY: setup run demo test lint typecheck clean
+.PHONY: setup run demo test lint typecheck browser clean
 
 setup: $(VENV)/.installed
 
@@ -16,9 +17,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[web,dev]"
 	touch $@
 
-# The web app on :5000 and one worker, on embedded PostgreSQL (and Valkey if no Redis answers).
+# The web app on :$(PORT) and one worker, on embedded PostgreSQL (and Valkey if no Redis answers),
+# with the demo help page at /demo.
 run: setup
-	$(BIN)/python -m webapp.serve
+	$(BIN)/python -m webapp.serve --port $(PORT)
 
 # The library and CLI alone: ingest the example documents, answer one question.
 demo: setup
@@ -32,8 +34,16 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
-test: lint typecheck
-	$(BIN)/pytest -q
+# The browser tests drive Debian's Chromium (Playwright never downloads a browser here); they
+# fail rather than skip when it is missing, so a run without them cannot pass unnoticed.
+test: lint typecheck browser
+	RAGKIT_REQUIRE_BROWSER=1 $(BIN)/pytest -q
+
+browser:
+	@command -v chromium >/dev/null 2>&1 \
+		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
+			&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+		|| echo "chromium is missing and could not be installed: the browser tests will fail"
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

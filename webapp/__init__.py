@@ -50,6 +50,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from webapp import site
     from webapp.auth.routes import blp as auth
     from webapp.chat.routes import blp as chat
     from webapp.documents.routes import blp as documents
@@ -60,3 +61,4 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in (auth, organizations, documents, chat, widgets, reindex):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    site.init_app(app)

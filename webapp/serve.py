@@ -2,20 +2,25 @@
 
 Starts (or joins) the embedded PostgreSQL unless ``DATABASE_URL`` is set, uses Redis at
 ``REDIS_URL`` or, when none is set and nothing answers on the default address, an embedded
-Valkey; applies the migrations, then runs one worker and the web app until Ctrl-C.
+Valkey; applies the migrations, sets up the demo (on the embedded database, or with ``--demo``),
+then runs one worker and the web app until Ctrl-C. The port is ``--port``, else ``PORT``, else 5000.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from redis import Redis
 from redis.exceptions import RedisError
@@ -25,6 +30,9 @@ from ragkit.database import start_embedded
 from workers.queue import DEFAULT_REDIS_URL
 
 STOP_SECONDS = 20
+START_SECONDS = 120
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
 
 def database_url(settings: Settings) -> str:
@@ -81,10 +89,18 @@ def stop(processes: Sequence[subprocess.Popen]) -> None:
             process.kill()
 
 
-def supervise(processes: Sequence[subprocess.Popen]) -> int:
-    """Wait until Ctrl-C, or until one of the processes stops; returns its status."""
+def supervise(
+    processes: Sequence[subprocess.Popen], started: Callable[[], None] | None = None
+) -> int:
+    """Wait until Ctrl-C, or until one of the processes stops; returns its status.
+
+    ``started`` runs first (e.g. waits for the web app and prints its address); Ctrl-C during it
+    stops everything as well.
+    """
     signal.signal(signal.SIGTERM, interrupt)
     try:
+        if started is not None:
+            started()
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
     except KeyboardInterrupt:
@@ -99,11 +115,78 @@ def interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def port_number(text: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port number (1-65535)")
+    return int(text)
+
+
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m webapp.serve", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", default="5000")
+    parser.add_argument(
+        "--port",
+        type=port_number,
+        default=os.environ.get("PORT") or "5000",
+        help="default: $PORT, else 5000",
+    )
+    parser.add_argument(
+        "--demo",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="create the demo organization, user, widget and documents "
+        "(default: on with the embedded database, off with DATABASE_URL or RAGKIT_ENV=production)",
+    )
     return parser.parse_args(argv)
+
+
+def wants_demo(arguments: argparse.Namespace, settings: Settings) -> bool:
+    if arguments.demo is not None:
+        return bool(arguments.demo)
+    return not settings.database_url and os.environ.get("RAGKIT_ENV") != "production"
+
+
+def seed_demo(env: dict[str, str], host: str) -> dict[str, Any] | None:
+    """``flask ragkit demo --json``; None (after saying why) when it fails: the app still runs."""
+    hosts = [] if host in LOOPBACK_HOSTS + WILDCARD_HOSTS else ["--host", host]
+    command = [sys.executable, "-m", "flask", "ragkit", "demo", "--json", *hosts]
+    result = subprocess.run(command, env=env, stdout=subprocess.PIPE, text=True)
+    if result.returncode != 0:
+        print("the demo could not be set up (see above); the app runs without it", flush=True)
+        return None
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def base_url(host: str, port: int) -> str:
+    shown = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    return f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+
+
+def serving(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/widget.js", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def announce(url: str, demo: dict[str, Any] | None, web: subprocess.Popen) -> None:
+    """Once the web app answers, print where it is, the demo page and the demo login."""
+    deadline = time.monotonic() + START_SECONDS
+    while not serving(url):
+        if web.poll() is not None or time.monotonic() > deadline:
+            return
+        time.sleep(0.3)
+    lines = [f"ragkit is running at {url} (API docs: {url}/api/docs)"]
+    if demo is not None:
+        added = len(demo["documents_added"])
+        lines += [
+            f"demo page:  {url}/demo",
+            f"demo login: {demo['email']} / {demo['password']}",
+            f"demo documents: examples/docs ({added} queued now, "
+            f"{len(demo['documents_present'])} already there)",
+        ]
+    print("\n".join(["", *lines, "Ctrl-C stops everything.", ""]), flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -115,12 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         env["REDIS_URL"] = url
         print(f"database: {settings.database_url or 'embedded'}; redis: {url}", flush=True)
         run([python, "-m", "flask", "db", "upgrade"], env)
+        demo = seed_demo(env, arguments.host) if wants_demo(arguments, settings) else None
         worker = start([python, "-m", "workers"], env)
         web = start(
-            [python, "-m", "flask", "run", "--host", arguments.host, "--port", arguments.port],
+            [python, "-m", "flask", "run", "--host", arguments.host, "--port", str(arguments.port)],
             env,
         )
-        return supervise([web, worker])
+        url = base_url(arguments.host, arguments.port)
+        return supervise([web, worker], lambda: announce(url, demo, web))
 
 
 if __name__ == "__main__":
