@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,11 +12,19 @@ from flask import Flask
 from ragkit.migrate import MIGRATIONS_DIR
 from webapp import cli, config, docs, errors
 from webapp.auth import tokens
-from webapp.extensions import api, cors, db, jwt, migrate, redis_client
+from webapp.extensions import api, cors, db, jwt, limiter, migrate, redis_client
 
 __all__ = ["create_app"]
 
-SECURITY_SCHEMES = {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+SECURITY_SCHEMES = {
+    "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+    "visitorToken": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A widget visitor's token, from POST /api/v1/public/widgets/{key}/"
+        "conversations; valid for that conversation only.",
+    },
+}
 
 
 def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
@@ -45,7 +54,10 @@ def register_extensions(app: Flask) -> None:
     jwt.init_app(app)
     tokens.init_app(app)
     redis_client.init_app(app)
-    cors.init_app(app, resources={r"/api/*": {"origins": config.cors_origins(app.config)}})
+    # The public widget API answers CORS itself, per widget (webapp.public).
+    authenticated_api = re.compile(r"/api/(?!v1/public/)")
+    cors.init_app(app, resources={authenticated_api: {"origins": config.cors_origins(app.config)}})
+    limiter.init_app(app)
     api.init_app(app, spec_kwargs={"components": {"securitySchemes": SECURITY_SCHEMES}})
 
 
@@ -54,11 +66,13 @@ def register_blueprints(app: Flask) -> None:
     from webapp.auth.routes import blp as auth
     from webapp.chat.routes import blp as chat
     from webapp.documents.routes import blp as documents
+    from webapp.handoffs.routes import blp as handoffs
     from webapp.organizations.routes import blp as organizations
+    from webapp.public.routes import blp as public
     from webapp.reindex.routes import blp as reindex
     from webapp.widgets.routes import blp as widgets
 
-    for blueprint in (auth, organizations, documents, chat, widgets, reindex):
+    for blueprint in (auth, organizations, documents, chat, widgets, reindex, public, handoffs):
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     site.init_app(app)

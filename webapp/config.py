@@ -11,6 +11,7 @@ from datetime import timedelta
 from typing import Any
 
 from flask import Config, current_app
+from limits import parse_many
 
 from ragkit import ConfigurationError, Settings
 from ragkit.database import normalise_url, start_embedded
@@ -22,6 +23,11 @@ MEBIBYTE = 1024 * 1024
 # Room for the multipart envelope and the form fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
 PROCESSING_MODES = ("inline", "queue")
+PUBLIC_RATE_LIMITS = (
+    "PUBLIC_RATE_LIMIT_VISITOR",
+    "PUBLIC_RATE_LIMIT_WIDGET",
+    "PUBLIC_CONVERSATIONS_PER_IP",
+)
 
 DEFAULTS: dict[str, Any] = {
     "RAGKIT_ENV": "development",
@@ -47,6 +53,13 @@ DEFAULTS: dict[str, Any] = {
     "OPENAPI_SWAGGER_UI_PATH": "docs",
     "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",
     "JSON_SORT_KEYS": False,
+    "PUBLIC_RATE_LIMIT_VISITOR": "20 per minute",
+    "PUBLIC_RATE_LIMIT_WIDGET": "600 per minute",
+    "PUBLIC_CONVERSATIONS_PER_IP": "30 per hour",
+    "PUBLIC_MAX_QUESTION_LENGTH": 1000,
+    "PUBLIC_TOKEN_DAYS": 7,
+    "WEBHOOK_TIMEOUT": 10,
+    "RATELIMIT_HEADERS_ENABLED": True,
 }
 
 ENVIRONMENT: dict[str, Any] = {
@@ -60,6 +73,12 @@ ENVIRONMENT: dict[str, Any] = {
     "MEDIA_ROOT": str,
     "MAX_UPLOAD_MB": float,
     "CORS_ORIGINS": str,
+    "PUBLIC_RATE_LIMIT_VISITOR": str,
+    "PUBLIC_RATE_LIMIT_WIDGET": str,
+    "PUBLIC_CONVERSATIONS_PER_IP": str,
+    "PUBLIC_MAX_QUESTION_LENGTH": int,
+    "PUBLIC_TOKEN_DAYS": float,
+    "WEBHOOK_TIMEOUT": float,
 }
 
 
@@ -83,7 +102,12 @@ def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
     config["PROCESSING_MODE"] = processing_mode(config)
+    config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"]
+    check_public_limits(config)
     config["RAGKIT_QUEUE_PREFIX"] = checked_prefix(config["RAGKIT_QUEUE_PREFIX"] or "")
+    config["RATELIMIT_KEY_PREFIX"] = config.get("RATELIMIT_KEY_PREFIX") or prefixed(
+        "ragkit-limits", config["RAGKIT_QUEUE_PREFIX"]
+    )
 
 
 def database_url(config: Config) -> str:
@@ -101,6 +125,19 @@ def processing_mode(config: Config) -> str:
             f"PROCESSING_MODE must be one of {', '.join(PROCESSING_MODES)}, not {mode!r}"
         )
     return mode
+
+
+def check_public_limits(config: Config) -> None:
+    """Refuse to start with a rate limit flask-limiter cannot read, or no question length."""
+    for name in PUBLIC_RATE_LIMITS:
+        try:
+            parse_many(config[name])
+        except ValueError as error:
+            raise ConfigurationError(
+                f"{name}={config[name]!r} is not a rate limit (e.g. '20 per minute')"
+            ) from error
+    if config["PUBLIC_MAX_QUESTION_LENGTH"] < 1:
+        raise ConfigurationError("PUBLIC_MAX_QUESTION_LENGTH must be at least 1")
 
 
 def check_production(config: Config) -> None:

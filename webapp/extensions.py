@@ -6,6 +6,8 @@ import redis
 from flask import Flask, current_app
 from flask_cors import CORS
 from flask_jwt_extended import JWTManager
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
@@ -38,4 +40,6 @@ migrate = Migrate()
 jwt = JWTManager()
 api = DocumentedApi()
 cors = CORS()
+# Storage and headers come from the app's RATELIMIT_* settings; the limits are on the views.
+limiter = Limiter(get_remote_address)
 redis_client = RedisClient()

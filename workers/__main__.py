@@ -1,4 +1,4 @@
-"""``python -m workers [--queues ingest reindex] [--burst] [--simple]``: start one worker.
+"""``python -m workers [--queues ingest reindex webhooks] [--burst] [--simple]``: start one worker.
 
 The same worker through RQ's own command (``workers.settings`` names Redis and the queues)::
 
@@ -33,7 +33,7 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         nargs="+",
         default=list(QUEUES),
         choices=QUEUES,
-        help="queues to take jobs from, highest priority first (default: ingest reindex); "
+        help="queues to take jobs from, highest priority first (default: ingest reindex webhooks); "
         "RAGKIT_QUEUE_PREFIX is put in front of their names",
     )
     parser.add_argument("--burst", action="store_true", help="stop when the queues are empty")

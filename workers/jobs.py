@@ -6,10 +6,14 @@ already marked a document it cannot process ``failed`` with a readable reason.
 
 from __future__ import annotations
 
+import os
 import uuid
 from typing import Any
 
+from rq import get_current_job
+
 from ragkit import reindex
+from webapp.services import webhooks
 from workers.context import knowledge_base
 
 
@@ -22,3 +26,16 @@ def process_document(document_id: str, force: bool = False) -> str:
 def reindex_batch(run_id: str, batch: int) -> dict[str, Any]:
     """Reindex one batch of a run (switching the index after the last); returns the progress."""
     return reindex.reindex_batch(knowledge_base(), uuid.UUID(run_id), batch).to_json()
+
+
+def deliver_handoff(handoff_id: str) -> str:
+    """POST a handoff request to its organization's webhook; returns the delivery status.
+
+    A failure is recorded on the request and raised so RQ retries; the last attempt marks it
+    ``failed``.
+    """
+    job = get_current_job()
+    final = job is None or not job.retries_left
+    timeout = float(os.environ.get("WEBHOOK_TIMEOUT") or webhooks.DEFAULT_TIMEOUT)
+    with knowledge_base().database.sessions() as session:
+        return webhooks.deliver(session, uuid.UUID(handoff_id), final=final, timeout=timeout)

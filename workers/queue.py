@@ -1,8 +1,8 @@
 """The Redis connection, the queues by priority, and the helpers that enqueue jobs.
 
 Job ids are deterministic, so enqueueing the same work twice while it is waiting or running
-adds nothing: ``process-<document id>-<content hash[:12]>`` is one document version, and
-``reindex-<run id>-<batch>`` one batch of a reindex run.
+adds nothing: ``process-<document id>-<content hash[:12]>`` is one document version,
+``reindex-<run id>-<batch>`` one batch of a reindex run, ``handoff-<id>`` one webhook delivery.
 
 Two deployments can share one Redis when each has its own ``RAGKIT_QUEUE_PREFIX``: with
 ``acme`` the queues are ``acme:ingest`` and ``acme:reindex``, the job ids ``acme-process-...``
@@ -27,14 +27,18 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 INGEST = "ingest"
 REINDEX = "reindex"
-# Highest priority first: a worker drains uploads before reindex batches.
-QUEUES = (INGEST, REINDEX)
+WEBHOOKS = "webhooks"
+# Highest priority first: a worker drains uploads before reindex batches, then webhook deliveries.
+QUEUES = (INGEST, REINDEX, WEBHOOKS)
 # It ends up in job ids too, which RQ limits to these characters.
 PREFIX_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,40}")
 
 PROCESS_TIMEOUT = 600
 REINDEX_TIMEOUT = 1800
 RETRY_INTERVALS = [10, 30, 60]
+DELIVERY_TIMEOUT = 120
+# A webhook that is down for a while still gets the handoff: the last try is ~40 minutes later.
+DELIVERY_RETRY_INTERVALS = [30, 120, 600, 1800]
 # A job in one of these states will still run: enqueueing it again would run it twice.
 WAITING_OR_RUNNING = {
     JobStatus.QUEUED,
@@ -154,3 +158,24 @@ def enqueue_reindex(
             )
         )
     return jobs
+
+
+def handoff_job_id(handoff_id: uuid.UUID, prefix: str = "") -> str:
+    return _job_id(f"handoff-{handoff_id}", prefix)
+
+
+def enqueue_handoff_delivery(connection: Redis, handoff_id: uuid.UUID, *, prefix: str = "") -> Job:
+    """Queue ``deliver_handoff`` (retried with growing intervals), unless it is queued already."""
+    job_id = handoff_job_id(handoff_id, prefix)
+    existing = live_job(connection, job_id)
+    if existing is not None:
+        return existing
+    retry = Retry(max=len(DELIVERY_RETRY_INTERVALS), interval=list(DELIVERY_RETRY_INTERVALS))
+    return Queue(prefixed(WEBHOOKS, prefix), connection=connection).enqueue(
+        "workers.jobs.deliver_handoff",
+        str(handoff_id),
+        job_id=job_id,
+        job_timeout=DELIVERY_TIMEOUT,
+        retry=retry,
+        description=f"deliver handoff {handoff_id} to the webhook",
+    )

@@ -94,7 +94,10 @@ def test_valid_colours_are_accepted(client: FlaskClient, owner: Account, colour:
         "example.com/path",
         "exa mple.com",
         "-bad.com",
-        "example.com:8080",
+        "example.com:99999",
+        "example.com:",
+        "*example.com",
+        "**",
         "a" * 64 + ".com",
     ],
 )

@@ -2,13 +2,17 @@
 
 from webapp.models.chat import Conversation, Feedback, Message, MessageCitation, MessageRole
 from webapp.models.documents import DocumentUpload
+from webapp.models.handoffs import DeliveryStatus, HandoffRequest, HandoffStatus
 from webapp.models.organizations import Organization, Role, User
 from webapp.models.widgets import WidgetConfiguration, new_public_key
 
 __all__ = [
     "Conversation",
+    "DeliveryStatus",
     "DocumentUpload",
     "Feedback",
+    "HandoffRequest",
+    "HandoffStatus",
     "Message",
     "MessageCitation",
     "MessageRole",

@@ -111,19 +111,22 @@ class MessageCitation(db.Model):
 
 
 class Feedback(db.Model):
-    """A user's thumbs up (+1) or down (-1) on an assistant message."""
+    """A thumbs up (+1) or down (-1) on an assistant message, by a user or a widget visitor."""
 
     __tablename__ = "feedback"
     __table_args__ = (
         UniqueConstraint("message_id", "user_id"),
+        UniqueConstraint("message_id", "session_id", name="uq_feedback_message_id_session_id"),
         CheckConstraint("rating IN (-1, 1)", name="rating_valid"),
+        CheckConstraint("user_id IS NOT NULL OR session_id IS NOT NULL", name="has_author"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     message_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
-    user_id: Mapped[uuid.UUID] = mapped_column(
+    user_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="CASCADE"), index=True
     )
+    session_id: Mapped[str | None] = mapped_column(String(64))
     rating: Mapped[int] = mapped_column(SmallInteger)
     comment: Mapped[str] = mapped_column(Text, default="", server_default="")
     created_at: Mapped[datetime] = creation_time()

@@ -25,22 +25,19 @@ blp = Blueprint(
 @blp.route("/current")
 class CurrentOrganization(MethodView):
     @authenticated(blp)
-    @blp.response(200, schemas.OrganizationSchema)
+    @blp.response(200, schemas.OrganizationSettingsSchema)
     def get(self) -> Organization:
-        """The caller's organization."""
+        """The caller's organization (with its webhook secret for owners)."""
         return organization()
 
     @authenticated(blp)
-    @blp.arguments(schemas.OrganizationSchema)
-    @blp.response(200, schemas.OrganizationSchema)
+    @blp.arguments(schemas.OrganizationChangesSchema)
+    @blp.response(200, schemas.OrganizationSettingsSchema)
     @blp.alt_response(403, response="FORBIDDEN")
     def patch(self, body: dict[str, Any]) -> Organization:
-        """Rename the organization (owners only)."""
+        """Rename the organization or set its webhook (owners only)."""
         require_owner()
-        current = organization()
-        current.name = body["name"].strip()
-        db.session.commit()
-        return current
+        return accounts.change_organization(organization(), body)
 
 
 @blp.route("/members")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from flask_smorest import abort
 
 from webapp.auth.passwords import hash_password, verify_password
 from webapp.extensions import db
 from webapp.models import Organization, Role, User
+from webapp.services import webhooks
 
 
 def normalise_email(email: str) -> str:
@@ -72,3 +74,16 @@ def remove_member(organization: Organization, member: User, by: User) -> None:
         abort(409, code="cannot_remove_self", message="You cannot remove yourself.")
     db.session.delete(member)
     db.session.commit()
+
+
+def change_organization(organization: Organization, changes: dict[str, Any]) -> Organization:
+    """Rename it or set its webhook; a secret is generated with the first URL, or on request."""
+    if "name" in changes:
+        organization.name = changes["name"].strip()
+    if "webhook_url" in changes:
+        organization.webhook_url = changes["webhook_url"] or None
+    wants_secret = organization.webhook_url and not organization.webhook_secret
+    if wants_secret or changes.get("rotate_webhook_secret"):
+        organization.webhook_secret = webhooks.new_secret()
+    db.session.commit()
+    return organization

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_smorest import abort
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
 from ragkit import Answer, RetrievedChunk, Turn
 from webapp.extensions import db
@@ -207,12 +207,23 @@ def find_message(user: User, message_id: uuid.UUID) -> Message:
 
 def give_feedback(message: Message, user: User, rating: int, comment: str) -> Feedback:
     """Record the user's rating of an answer; rating again replaces the earlier one."""
+    return _rate(message, Feedback.user_id, user.id, rating, comment)
+
+
+def give_visitor_feedback(message: Message, session_id: str, rating: int, comment: str) -> Feedback:
+    """Record a widget visitor's rating (by their conversation's session id), like a user's."""
+    return _rate(message, Feedback.session_id, session_id, rating, comment)
+
+
+def _rate(
+    message: Message, author: InstrumentedAttribute, author_id: Any, rating: int, comment: str
+) -> Feedback:
     if message.role != MessageRole.ASSISTANT.value:
         abort(422, code="not_an_answer", message="Feedback is for assistant messages only.")
-    values = {"message_id": message.id, "user_id": user.id, "rating": rating, "comment": comment}
+    values = {"message_id": message.id, author.key: author_id, "rating": rating, "comment": comment}
     statement = insert(Feedback).values(id=uuid.uuid4(), **values)
     statement = statement.on_conflict_do_update(
-        index_elements=[Feedback.message_id, Feedback.user_id],
+        index_elements=[Feedback.message_id, author],
         set_={"rating": rating, "comment": comment, "updated_at": sa.func.now()},
     ).returning(Feedback.id)
     feedback_id = db.session.execute(statement).scalar_one()

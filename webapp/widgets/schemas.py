@@ -9,15 +9,15 @@ from flask import request
 from marshmallow import validate
 
 from webapp.models import WidgetConfiguration
-from webapp.widgets.validation import validate_colour, validate_host_name
+from webapp.widgets.validation import validate_allowed_domain, validate_colour
 
 
-class HostName(ma.fields.String):
-    """A host name, stored lower-case."""
+class AllowedDomain(ma.fields.String):
+    """A host name (``*.`` for its subdomains), optionally with a port, or ``*``; lower-case."""
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         host = super()._deserialize(value, attr, data, **kwargs).strip().lower()
-        validate_host_name(host)
+        validate_allowed_domain(host)
         return host
 
 
@@ -32,10 +32,16 @@ class WidgetSchema(ma.Schema):
     )
     welcome_message = ma.fields.String(load_default="", validate=validate.Length(max=2000))
     allowed_domains = ma.fields.List(
-        HostName(),
+        AllowedDomain(),
         load_default=list,
         validate=validate.Length(max=50),
-        metadata={"description": "Host names whose pages may embed the widget."},
+        metadata={
+            "description": (
+                "Hosts whose pages may use the widget: `help.example.com` (any port), "
+                "`localhost:5000` (that port), `*.example.com` (its subdomains, not "
+                "example.com itself), or `*` (any page, and requests without an Origin)."
+            )
+        },
     )
     enable_file_upload = ma.fields.Boolean(load_default=False)
     enable_feedback = ma.fields.Boolean(load_default=True)

@@ -1,7 +1,8 @@
-"""What a widget accepts: CSS colours and host names."""
+"""What a widget accepts: CSS colours and the host names of the pages that embed it."""
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 import marshmallow as ma
@@ -56,13 +57,33 @@ def is_host_name(value: str) -> bool:
     return all(HOST_LABEL.fullmatch(label) for label in labels) and not labels[-1].isdigit()
 
 
+def is_allowed_domain(value: str) -> bool:
+    """What ``allowed_domains`` accepts: ``*``, or a host name or IPv4 address with an optional
+    ``:port`` (``help.example.com``, ``*.example.com``, ``localhost:5000``, ``127.0.0.1:8000``).
+    """
+    if value == "*":
+        return True
+    host, separator, port = value.rpartition(":") if ":" in value else (value, "", "")
+    if separator and not (port.isdigit() and 0 < int(port) < 65536):
+        return False
+    return is_host_name(host) or is_ipv4_address(host)
+
+
+def is_ipv4_address(value: str) -> bool:
+    try:
+        return isinstance(ipaddress.ip_address(value), ipaddress.IPv4Address)
+    except ValueError:
+        return False
+
+
 def validate_colour(value: str) -> None:
     if not is_css_colour(value):
         raise ma.ValidationError("Not a CSS colour (e.g. #1a73e8, rgb(26 115 232), teal).")
 
 
-def validate_host_name(value: str) -> None:
-    if not is_host_name(value):
+def validate_allowed_domain(value: str) -> None:
+    if not is_allowed_domain(value):
         raise ma.ValidationError(
-            f"{value!r} is not a host name (e.g. help.example.com, no scheme, port or path)."
+            f"{value!r} is not a host name (e.g. help.example.com, *.example.com, "
+            "localhost:5000 or *; no scheme or path)."
         )
