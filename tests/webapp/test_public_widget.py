@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -647,3 +648,78 @@ def test_the_public_routes_are_in_the_openapi_spec(client: FlaskClient) -> None:
     assert {"401", "404", "413", "429"} <= set(ask_op["responses"])
     assert "get" in spec["paths"][cite_path]
     assert "visitorToken" in spec["components"]["securitySchemes"]
+
+
+# --- Access: every visitor route against every kind of credential ------------------------------
+
+VISITOR_ROUTES = [
+    ("get", "/messages", None),
+    ("post", "/messages", {"content": "hello?"}),
+    ("post", "/messages/stream", {"content": "hello?"}),
+    ("post", "/messages/{message}/feedback", {"rating": 1}),
+    ("get", "/messages/{message}/citations/1", None),
+    ("post", "/handoff", {"email": "ada@example.org"}),
+]
+CREDENTIALS = {
+    "none": 401,
+    "garbage": 401,
+    "user access token": 401,
+    "another conversation's token": 404,
+    "another organization's visitor token": 404,
+}
+
+
+@pytest.mark.parametrize(("method", "path", "body"), VISITOR_ROUTES)
+@pytest.mark.parametrize("credential", list(CREDENTIALS))
+def test_visitor_routes_need_that_conversations_token(
+    client: FlaskClient,
+    library: Library,
+    other_owner: Account,
+    answered: dict,
+    method: str,
+    path: str,
+    body: dict | None,
+    credential: str,
+) -> None:
+    target = answered["visitor"]
+    tokens = {
+        "none": None,
+        "garbage": "garbage",
+        "user access token": library.account.access_token,
+        "another conversation's token": visit(client, target.key).token,
+        "another organization's visitor token": visit(
+            client, create_widget(client, other_owner)["public_key"]
+        ).token,
+    }
+    headers = {"Origin": ORIGIN}
+    if tokens[credential]:
+        headers["Authorization"] = f"Bearer {tokens[credential]}"
+    url = target.url + path.format(message=answered["assistant_message"]["id"])
+
+    response = getattr(client, method)(url, json=body, headers=headers)
+
+    expected = CREDENTIALS[credential]
+    assert_error(response, expected, "unauthorized" if expected == 401 else "not_found")
+    messages = client.get(f"{target.url}/messages", headers=target.headers).json
+    assert len(messages) == 2  # nothing was added to the conversation
+
+
+def test_no_authenticated_route_accepts_a_visitor_token(
+    client: FlaskClient, visitor: Visitor
+) -> None:
+    spec = client.get("/api/openapi.json").json
+    headers = {"Authorization": f"Bearer {visitor.token}"}
+    checked = 0
+
+    for path, operations in spec["paths"].items():
+        if path.startswith("/api/v1/public/"):
+            continue
+        for method, operation in operations.items():
+            if method == "parameters" or operation.get("security") != [{"bearerAuth": []}]:
+                continue
+            url = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), path)
+            response = client.open(url, method=method.upper(), json={}, headers=headers)
+            assert response.status_code == 401, (method, path, response.json)
+            checked += 1
+
+    assert checked >= 20
