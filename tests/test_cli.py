@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -222,3 +225,21 @@ def test_orgs_without_the_web_apps_tables_lists_the_document_namespaces(
 
     assert listed[environment].name is None and listed[environment].documents == 1
     assert all(summary.name is None for summary in listed.values())
+
+
+def test_output_into_a_closed_pipe_ends_without_a_traceback(
+    environment: str, example_docs: Path
+) -> None:
+    assert main(["ingest", str(example_docs / "faq.md")]) == 0  # so that orgs prints a row
+    process = subprocess.Popen(
+        [sys.executable, "-m", "ragkit.cli", "orgs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)},
+    )
+    process.stdout.close()  # as `ragkit orgs | head -0` would, before anything is printed
+
+    _, errors = process.communicate(timeout=120)
+
+    assert process.returncode == 1
+    assert b"Traceback" not in errors and b"BrokenPipe" not in errors
