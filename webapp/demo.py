@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import click
+from flask.cli import with_appcontext
 from werkzeug.datastructures import FileStorage
 
 from ragkit import Document
@@ -180,6 +181,7 @@ def upload_example(organization: Organization, user: User, path: Path, data: byt
 )
 @click.option("--password", envvar="RAGKIT_DEMO_PASSWORD", help="The demo user's password.")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo's details as JSON.")
+@with_appcontext
 def demo_command(hosts: tuple[str, ...], password: str | None, as_json: bool) -> None:
     """Create (once) the demo organization, user and widget, and ingest examples/docs."""
     info = seed_demo(password, hosts=list(dict.fromkeys([*DEMO_HOSTS, *hosts])))

@@ -183,8 +183,8 @@ def announce(url: str, demo: dict[str, Any] | None, web: subprocess.Popen) -> No
         lines += [
             f"demo page:  {url}/demo",
             f"demo login: {demo['email']} / {demo['password']}",
-            f"demo documents: examples/docs ({added} queued now, "
-            f"{len(demo['documents_present'])} already there)",
+            f"demo documents: examples/docs, {added} new (being processed), "
+            f"{len(demo['documents_present'])} already there",
         ]
     print("\n".join(["", *lines, "Ctrl-C stops everything.", ""]), flush=True)
 
