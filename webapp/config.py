@@ -102,7 +102,9 @@ def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
     config["PROCESSING_MODE"] = processing_mode(config)
-    config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or config["REDIS_URL"]
+    config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or limits_storage(
+        config["REDIS_URL"]
+    )
     check_public_limits(config)
     config["RAGKIT_QUEUE_PREFIX"] = checked_prefix(config["RAGKIT_QUEUE_PREFIX"] or "")
     config["RATELIMIT_KEY_PREFIX"] = config.get("RATELIMIT_KEY_PREFIX") or prefixed(
@@ -125,6 +127,11 @@ def processing_mode(config: Config) -> str:
             f"PROCESSING_MODE must be one of {', '.join(PROCESSING_MODES)}, not {mode!r}"
         )
     return mode
+
+
+def limits_storage(redis_url: str) -> str:
+    """``REDIS_URL`` as flask-limiter's storage URI (which spells Unix sockets ``redis+unix``)."""
+    return "redis+" + redis_url if redis_url.startswith("unix://") else redis_url
 
 
 def check_public_limits(config: Config) -> None:

@@ -15,8 +15,9 @@ from flask import Response, current_app, g, request, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
+from webapp.auth.access import View
 from webapp.chat.routes import encode
-from webapp.models import Feedback, HandoffRequest, Message, WidgetConfiguration
+from webapp.models import Conversation, Feedback, HandoffRequest, Message, WidgetConfiguration
 from webapp.public import schemas
 from webapp.public.limits import conversations_per_address, per_visitor, per_widget
 from webapp.services import chat, handoffs, public
@@ -71,12 +72,13 @@ def widget() -> WidgetConfiguration:
     return g.public_widget
 
 
-def conversation_of(conversation_id: uuid.UUID) -> Any:
+def conversation_of(conversation_id: uuid.UUID) -> Conversation:
+    """The conversation in the path, if the request's visitor token was issued for it."""
     return public.visitor_conversation(widget(), conversation_id)
 
 
-def visitor_routes(view: Any) -> Any:
-    """Document a route that needs the visitor token."""
+def visitor_routes(view: View) -> View:
+    """Document a route that needs the visitor token (its checks are in the view)."""
     view = blp.doc(security=VISITOR_TOKEN)(view)
     view = blp.alt_response(401, response="UNAUTHORIZED")(view)
     return blp.alt_response(404, response="NOT_FOUND")(view)
@@ -103,7 +105,7 @@ class VisitorConversations(MethodView):
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @conversations_per_address
     @per_widget
-    def post(self, _body: dict[str, Any], key: str) -> VisitorToken:
+    def post(self, _fields: dict[str, Any], key: str) -> VisitorToken:
         """Start a conversation; returns its id and the visitor token for it."""
         return public.start_conversation(widget())
 
