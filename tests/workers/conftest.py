@@ -108,7 +108,7 @@ def run_worker(connection: Redis) -> Callable[[], SimpleKnowledgeWorker]:
     """Run a real worker in this process until the queues are empty."""
 
     def run() -> SimpleKnowledgeWorker:
-        worker = SimpleKnowledgeWorker(list(QUEUES), connection=connection)
+        worker = SimpleKnowledgeWorker(list(QUEUES), connection=connection, queue_prefix="")
         worker.work(burst=True, logging_level="WARNING")
         return worker
 

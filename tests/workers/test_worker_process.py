@@ -64,7 +64,7 @@ class WorkerProcess:
         with log.open("ab") as output:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "workers"],
-                cwd=ROOT,
+                cwd=log.parent,  # not the checkout: a developer's .env there would apply
                 env=env,
                 stdout=output,
                 stderr=subprocess.STDOUT,
@@ -123,6 +123,8 @@ def start_worker(
         "DATABASE_URL": database_url,
         "REDIS_URL": process_redis_url(),
         "RAGKIT_HOME": str(home),
+        "PYTHONPATH": str(ROOT),
+        "RAGKIT_QUEUE_PREFIX": "",  # the test queues its jobs without one
     }
     started: list[WorkerProcess] = []
 
