@@ -192,6 +192,32 @@ def test_a_request_without_origin_is_refused_unless_the_widget_allows_any(
     assert cross_origin.headers["Access-Control-Allow-Origin"] == "https://x.org"
 
 
+def test_a_same_origin_request_without_origin_is_checked_as_the_apps_own_host(
+    client: FlaskClient, library: Library
+) -> None:
+    """Browsers send no Origin on same-origin GETs, e.g. from a page the app serves itself."""
+    on_the_app = create_widget(client, library.account, allowed_domains=["app.example.net"])
+    elsewhere = create_widget(client, library.account)
+    same_origin = {"Sec-Fetch-Site": "same-origin"}
+    url = "/api/v1/public/widgets/{}"
+
+    allowed = client.get(
+        url.format(on_the_app["public_key"]), headers=same_origin, base_url="http://app.example.net"
+    )
+    refused = client.get(
+        url.format(elsewhere["public_key"]), headers=same_origin, base_url="http://app.example.net"
+    )
+    cross_site = client.get(
+        url.format(on_the_app["public_key"]),
+        headers={"Sec-Fetch-Site": "cross-site"},
+        base_url="http://app.example.net",
+    )
+
+    assert allowed.status_code == 200
+    assert_error(refused, 403, "origin_not_allowed")
+    assert_error(cross_site, 403, "origin_required")
+
+
 def test_an_unknown_key_is_404(client: FlaskClient) -> None:
     response = client.get("/api/v1/public/widgets/wk_nothing", headers={"Origin": ORIGIN})
 

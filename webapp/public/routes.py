@@ -45,9 +45,8 @@ VISITOR_TOKEN = [{"visitorToken": []}]
 def admit_origin() -> Response | None:
     """Find the widget, refuse origins it does not allow, and answer CORS preflights."""
     g.public_widget = public.find_widget((request.view_args or {})["key"])
-    origin = request.headers.get("Origin")
-    public.check_origin(g.public_widget, origin)
-    g.cors_origin = origin
+    public.check_origin(g.public_widget, public.request_origin())
+    g.cors_origin = request.headers.get("Origin")
     if request.method == "OPTIONS":
         response = current_app.response_class(status=204)
         response.headers["Access-Control-Allow-Methods"] = ALLOWED_METHODS
