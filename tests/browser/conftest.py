@@ -82,6 +82,11 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+@pytest.fixture(autouse=True)
+def needs_browser(chromium: Browser) -> None:
+    """Every test here needs the browser: skip (or fail) before starting the server."""
+
+
 @pytest.fixture(scope="session")
 def artifacts() -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -156,8 +161,8 @@ class Server:
         assert login.status_code == 200, login.json
         headers = {"Authorization": f"Bearer {login.json['access_token']}"}
         response = client.open(path, method=method, headers=headers, **kwargs)
-        assert response.status_code < 300, response.json
-        return response.json
+        assert response.status_code < 300, response.get_data(as_text=True)
+        return response.get_json(silent=True)
 
     def query(self, statement: Any) -> list[Any]:
         with self.app.app_context():

@@ -141,7 +141,7 @@ def test_thumbs_down_is_stored_for_the_answer(
 
 
 def test_off_topic_question_shows_the_abstention_and_a_handoff_the_team_can_list(
-    open_demo: Callable[..., Widget], server: Server
+    open_demo: Callable[..., Widget], server: Server, artifacts: Path
 ) -> None:
     widget = open_demo()
     widget.open()
@@ -158,6 +158,7 @@ def test_off_topic_question_shows_the_abstention_and_a_handoff_the_team_can_list
     email = f"visitor-{uuid.uuid4().hex[:8]}@example.com"
     form.get_by_label("Your e-mail address").fill(email)
     form.get_by_label("Your message").fill("Can a person help me with dessert?")
+    widget.page.screenshot(path=artifacts / "handoff.png")
     form.get_by_role("button", name="Send to our team").click()
 
     widget.expect(widget.notice).to_contain_text(f"our team will reply to {email}")
@@ -268,4 +269,53 @@ def test_on_a_phone_the_panel_fills_the_screen_and_answers(
     answer = widget.ask(PASSWORD_QUESTION)
     widget.expect(answer).to_contain_text("Reset password")
     widget.expect(widget.root.get_by_role("button", name="Close chat")).to_be_in_viewport()
+    widget.expect(widget.panel).to_have_attribute("aria-modal", "true")
+    for _ in range(25):  # full-screen, the panel keeps the focus
+        phone.keyboard.press("Tab")
+        assert widget.active_element()
     phone.screenshot(path=artifacts / "mobile.png")
+
+
+MARKUP = '<img src=x onerror="window.injected = 1">'
+
+
+def test_markup_in_answers_and_settings_is_shown_as_text_never_run(
+    open_demo: Callable[..., Widget], server: Server, tmp_path: Path
+) -> None:
+    note = tmp_path / "server-room.txt"
+    note.write_text(f"The server room door code is {MARKUP} and it changes every month.\n")
+    with note.open("rb") as handle:
+        document = server.api(
+            "POST",
+            "/api/v1/documents/",
+            data={"file": (handle, note.name)},
+            content_type="multipart/form-data",
+        )
+    key = server.demo.widget_key
+    welcome = set_welcome(server, key, f"Welcome! {MARKUP}")
+    try:
+        widget = open_demo()
+        widget.open()
+        widget.expect(widget.answers.first).to_have_text(f"Welcome! {MARKUP}")
+
+        answer = widget.ask("What is the server room door code?")
+
+        widget.expect(answer).to_contain_text(MARKUP)
+        answer.locator("button.source").first.click()
+        widget.expect(widget.root.locator(".passage").first).to_contain_text(MARKUP)
+        assert widget.root.locator("img").count() == 0
+        assert widget.page.evaluate("window.injected") is None
+    finally:
+        set_welcome(server, key, welcome)
+        server.api("DELETE", f"/api/v1/documents/{document['id']}")
+
+
+def set_welcome(server: Server, key: str, message: str) -> str:
+    """Change the widget's welcome message; the one it had."""
+    with server.app.app_context():
+        widget = db.session.execute(
+            db.select(WidgetConfiguration).where(WidgetConfiguration.public_key == key)
+        ).scalar_one()
+        previous, widget.welcome_message = widget.welcome_message, message
+        db.session.commit()
+    return previous

@@ -321,10 +321,21 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     askForm,
     handoffForm,
   ]);
+  // Full-screen on a phone, the panel is modal: Tab cycles inside it.
+  const fullScreen = matchMedia("(max-width: 480px)");
   panel.addEventListener("keydown", (event) => {
     if (event.key === "Escape") {
       event.stopPropagation();
       close();
+    } else if (event.key === "Tab" && fullScreen.matches) {
+      const focusable = [...panel.querySelectorAll("button,textarea,input")].filter(
+        (node) => !node.disabled && node.getClientRects().length,
+      );
+      const edge = focusable[event.shiftKey ? 0 : focusable.length - 1];
+      if (root.activeElement === edge) {
+        event.preventDefault();
+        focusable[event.shiftKey ? focusable.length - 1 : 0].focus();
+      }
     }
   });
   root.append(el("style", { text: CSS }), launcher, panel);
@@ -355,6 +366,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
 
   function open(focus) {
     panel.hidden = false;
+    panel.setAttribute("aria-modal", String(fullScreen.matches));
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close help chat");
     storage.flag(true);
@@ -585,6 +597,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     handoffForm.hidden = false;
     showNotice("");
     if (about && !handoffMessage.value) handoffMessage.value = about;
+    log.scrollTop = log.scrollHeight;
     email.focus();
   }
 
