@@ -86,6 +86,9 @@ class Turn:
 
 class Answerer(Protocol):
     model_name: str
+    # True when search_query rewrites follow-ups itself (an LLM condensing them); else the
+    # conversation module resolves them from the retrieval evidence.
+    rewrites_follow_ups: bool
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str: ...
 
@@ -154,6 +157,18 @@ def _trim(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def scoring_text(sentence: str) -> str:
+    """What a sentence is compared with the question by: a list's introduction stands for it.
+
+    "To fix a sync conflict:" says what the steps under it are for; embedded with the steps, the
+    introduction's meaning is diluted by their details.
+    """
+    head, colon, rest = sentence.partition(":\n")
+    if colon and _LIST_ITEM.match(rest):
+        return head + ":"
+    return sentence
+
+
 def display_text(passage: str) -> str:
     """A quoted passage as answer text: one line, without Markdown emphasis or list markers."""
     lines = [_MARKUP.sub("", line).strip() for line in passage.splitlines()]
@@ -179,6 +194,7 @@ class ExtractiveAnswerer:
     """
 
     model_name = EXTRACTIVE_MODEL
+    rewrites_follow_ups = False
 
     def __init__(self, settings: Settings, max_sentences: int = 3) -> None:
         self.threshold = settings.abstain_threshold
@@ -186,9 +202,10 @@ class ExtractiveAnswerer:
         self.max_chars = 700
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
-        """A follow-up is searched together with the previous user question."""
-        previous = [turn.content for turn in history if turn.role == "user"]
-        return f"{previous[-1]} {question}" if previous else question
+        """An elliptical follow-up is searched with the previous exchange; others alone."""
+        from ragkit.conversation import resolve
+
+        return resolve(question, history).search_query
 
     def answer(
         self,
@@ -204,7 +221,7 @@ class ExtractiveAnswerer:
         sentences = self._candidates(chunks)
         if not sentences:
             return abstain(question, self.model_name)
-        vectors = model.embed_texts([sentence.text for sentence in sentences])
+        vectors = model.embed_texts([scoring_text(sentence.text) for sentence in sentences])
         question_words = content_words(question)
         top_score = max(chunk.score for chunk in chunks) or 1.0
         scored = []

@@ -48,6 +48,12 @@ def add_eval_parser(commands: Any) -> None:
     parser.add_argument("--limit", type=int, default=None, help="evaluate only N queries")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument(
+        "--conversations",
+        action="store_true",
+        help="also ask the dataset's conversations.jsonl sequences in one conversation each and "
+        "compare hit@5 with the same questions asked alone",
+    )
+    parser.add_argument(
         "--whole-documents",
         action="store_true",
         help="one chunk per document, cut at the model's window (as published scores are "
@@ -134,6 +140,8 @@ def percentile(values: Sequence[float], fraction: float) -> float:
 def score_run(qrels: Qrels, run: Mapping[str, Sequence[str]]) -> dict[str, float]:
     """Mean metrics over the judged queries (a query with no results scores 0)."""
     metrics: dict[str, list[float]] = {
+        "hit@1": [],
+        "hit@5": [],
         "ndcg@10": [],
         "recall@10": [],
         "recall@100": [],
@@ -141,6 +149,8 @@ def score_run(qrels: Qrels, run: Mapping[str, Sequence[str]]) -> dict[str, float
     }
     for query_id, judged in qrels.items():
         ranking = run.get(query_id, [])
+        metrics["hit@1"].append(float(recall_at(ranking, judged, 1) > 0))
+        metrics["hit@5"].append(float(recall_at(ranking, judged, 5) > 0))
         metrics["ndcg@10"].append(ndcg_at(ranking, judged, 10))
         metrics["recall@10"].append(recall_at(ranking, judged, 10))
         metrics["recall@100"].append(recall_at(ranking, judged, 100))
@@ -242,6 +252,8 @@ def evaluate(
         "embed_model": kit.settings.embed_model,
         "embed_backend": resolve_backend(kit.settings.embed_backend),
         "chunking": "whole documents" if whole_documents else kit.settings.pipeline_signature,
+        "hit@1": round(scores["hit@1"], 4),
+        "hit@5": round(scores["hit@5"], 4),
         "ndcg@10": round(scores["ndcg@10"], 4),
         "recall@10": round(scores["recall@10"], 4),
         "recall@100": round(scores["recall@100"], 4),
@@ -260,9 +272,80 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
     result = evaluate(
         kit, dataset, mode, args.top_k, args.limit, args.split, whole_documents=args.whole_documents
     )
+    if args.conversations:
+        sequences = load_conversations(args.dataset / "conversations.jsonl", dataset)
+        result["conversations"] = evaluate_conversations(kit, dataset, sequences[: args.limit])
     if args.json:
         print(json.dumps(result))
     else:
         for key, value in result.items():
             print(f"{key:>16}: {value}")
     return 0
+
+
+def load_conversations(path: Path, dataset: Dataset) -> list[list[str]]:
+    """Sequences of query ids (``{"turns": [...]}`` per line) asked in one conversation each."""
+    if not path.exists():
+        raise ConfigurationError(f"{path} not found: --conversations needs conversations.jsonl")
+    sequences = [[str(turn) for turn in row["turns"]] for row in _jsonl(path)]
+    unknown = {turn for turns in sequences for turn in turns} - dataset.queries.keys()
+    if unknown:
+        raise ConfigurationError(f"{path} names unjudged queries, e.g. {sorted(unknown)[0]}")
+    return sequences
+
+
+def evaluate_conversations(
+    kit: Any, dataset: Dataset, sequences: list[list[str]]
+) -> dict[str, Any]:
+    """Hit@5 of each question asked inside its conversation, against asked alone.
+
+    Every question is answered (the answer joins the history, as in a chat), and its retrieved
+    documents are compared with those of the same question in a fresh conversation.
+    """
+    from tqdm import tqdm
+
+    from ragkit.answer import Turn
+
+    organization = namespace(dataset, kit.settings)
+    ensure_indexed(kit, organization, dataset)
+    in_conversation: dict[str, list[str]] = {}
+    alone: dict[str, list[str]] = {}
+    changed = 0
+    for turns in tqdm(sequences, unit="conversation", file=sys.stderr, disable=None):
+        history: list[Turn] = []
+        for position, query_id in enumerate(turns):
+            question = dataset.queries[query_id]
+            documents, answer = _ask_ranked(kit, organization, question, history)
+            if position:
+                in_conversation[query_id] = documents
+                alone[query_id] = _ask_ranked(kit, organization, question, [])[0]
+                changed += documents != alone[query_id]
+            history += [Turn("user", question), Turn("assistant", answer)]
+    qrels = {query_id: dataset.qrels[query_id] for query_id in in_conversation}
+    together, apart = score_run(qrels, in_conversation), score_run(qrels, alone)
+    return {
+        "sequences": len(sequences),
+        "questions_after_the_first": len(in_conversation),
+        "hit@5_in_conversation": round(together["hit@5"], 4),
+        "hit@5_alone": round(apart["hit@5"], 4),
+        "hit@1_in_conversation": round(together["hit@1"], 4),
+        "hit@1_alone": round(apart["hit@1"], 4),
+        "rankings_changed": changed,
+    }
+
+
+def _ask_ranked(
+    kit: Any, organization: str, question: str, history: Sequence[Any]
+) -> tuple[list[str], str]:
+    """The documents retrieved for a question in its conversation (top 10), and the answer."""
+    items = kit.stream(question, organization, history=history, top_k=10)
+    chunks = next(items)
+    answer = ""
+    for item in items:
+        if not isinstance(item, (str, list)):
+            answer = item.text
+    ranking: list[str] = []
+    for chunk in chunks:
+        if chunk.source not in ranking:
+            ranking.append(chunk.source)
+    return ranking, answer

@@ -14,6 +14,15 @@ import sqlalchemy as sa
 from llama_index.vector_stores.postgres import PGVectorStore
 
 from ragkit.answer import Answer, Answerer, ExtractiveAnswerer, Turn, abstain
+from ragkit.conversation import (
+    CANDIDATE_POOL,
+    CONTEXT_WEIGHT,
+    FollowUp,
+    blend,
+    context_of,
+    resolve,
+    with_context_prior,
+)
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel, load_embedding_model
 from ragkit.errors import ConfigurationError, DocumentNotFound
@@ -255,17 +264,9 @@ class RagKit:
             raise ConfigurationError("the question is empty")
         started = time.perf_counter()
         answerer = self.answerer
-        query = answerer.search_query(question, history)
         model = self.model_for(organization)
-        embedding = model.embed_query(query)
-        chunks = self.retrieve(
-            query,
-            organization,
-            top_k=top_k,
-            mode=mode,
-            document_ids=document_ids,
-            query_embedding=embedding,
-        )
+        options = {"top_k": top_k, "mode": mode, "document_ids": document_ids}
+        query, chunks, embedding = self._search(question, history, organization, model, options)
         yield chunks
         if not chunks:
             answer = abstain(question, answerer.model_name)
@@ -276,6 +277,53 @@ class RagKit:
             if isinstance(item, Answer):
                 item = _with_query(item, query, time.perf_counter() - started)
             yield item
+
+    def _search(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        organization: str | None,
+        model: EmbeddingModel,
+        options: dict[str, Any],
+    ) -> tuple[str, list[RetrievedChunk], list[float]]:
+        """Retrieve for a question in its conversation (see :mod:`ragkit.conversation`).
+
+        Returns the search query, the chunks, and the embedding the answer is composed with.
+        """
+        if self.answerer.rewrites_follow_ups:
+            question = self.answerer.search_query(question, history)
+        embedding = model.embed_query(question)
+        if not history or self.answerer.rewrites_follow_ups:
+            return question, self._retrieve(question, organization, options, embedding), embedding
+        top_k = options["top_k"] or self.settings.top_k
+        pool = {**options, "top_k": max(top_k, CANDIDATE_POOL)}
+        resolution = resolve(question, history)
+        if resolution.follow_up is FollowUp.ELLIPTICAL:
+            query = resolution.search_query
+            query_embedding = model.embed_query(query)
+            expanded = self._retrieve(query, organization, options, query_embedding)
+            return query, expanded, blend(embedding, query_embedding)
+        own = self._retrieve(question, organization, pool, embedding)
+        if resolution.follow_up is FollowUp.REFERENCE:
+            # A reference word alone does not make a follow-up ("What did Microsoft announce
+            # that it would rename OneDrive to?"): the question keeps its own candidates and the
+            # context-expanded search only re-orders them.
+            query = resolution.search_query
+            query_embedding = model.embed_query(query)
+            expanded = self._retrieve(query, organization, pool, query_embedding)
+            chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[:top_k]
+            return query, chunks, blend(embedding, query_embedding)
+        context = self.retrieve(context_of(history), organization, **pool)
+        return question, with_context_prior(own, context, CONTEXT_WEIGHT)[:top_k], embedding
+
+    def _retrieve(
+        self,
+        query: str,
+        organization: str | None,
+        options: dict[str, Any],
+        embedding: Sequence[float],
+    ) -> list[RetrievedChunk]:
+        return self.retrieve(query, organization, **options, query_embedding=embedding)
 
     # Inspection
 

@@ -78,6 +78,8 @@ def cited_numbers(text: str, count: int) -> list[int]:
 class LLMAnswerer:
     """Asks a LlamaIndex LLM to answer from numbered sources and parses its citations back."""
 
+    rewrites_follow_ups = True
+
     def __init__(self, llm: LLM, settings: Settings) -> None:
         self.llm = llm
         self.threshold = settings.abstain_threshold
