@@ -208,11 +208,21 @@ def conversation_message(conversation: Conversation, message_id: uuid.UUID) -> M
 
 
 def cited_passage(conversation: Conversation, message_id: uuid.UUID, n: int) -> dict[str, Any]:
-    """Citation ``[n]`` of an answer in this conversation, with the cited chunk's full text.
+    """Citation ``[n]`` of an answer in this conversation, with the cited chunk's full text."""
+    citation = find_citation(conversation, message_id, n)
+    return {
+        "n": citation.rank,
+        "title": citation.document_title,
+        "source": citation.source,
+        "page": citation.page_number,
+        "section": citation.section_title,
+        "quote": citation.quote,
+        "passage": chunk_text(conversation, citation) or citation.quote,
+        "document_id": citation.document_id,
+    }
 
-    The chunk is read only when this citation names it and it still belongs to the
-    conversation's organization; a deleted or reindexed chunk falls back to the stored quote.
-    """
+
+def find_citation(conversation: Conversation, message_id: uuid.UUID, n: int) -> MessageCitation:
     citation = db.session.execute(
         db.select(MessageCitation)
         .join(Message, Message.id == MessageCitation.message_id)
@@ -224,21 +234,19 @@ def cited_passage(conversation: Conversation, message_id: uuid.UUID, n: int) -> 
     ).scalar_one_or_none()
     if citation is None:
         abort(404, message=f"No citation [{n}] on message {message_id} of this conversation.")
-    passage = None
-    if citation.chunk_id is not None:
-        passage = db.session.execute(
-            db.select(Chunk.content).where(
-                Chunk.id == citation.chunk_id,
-                Chunk.organization_id == str(conversation.organization_id),
-            )
-        ).scalar_one_or_none()
-    return {
-        "n": citation.rank,
-        "title": citation.document_title,
-        "source": citation.source,
-        "page": citation.page_number,
-        "section": citation.section_title,
-        "quote": citation.quote,
-        "passage": passage if passage is not None else citation.quote,
-        "document_id": citation.document_id,
-    }
+    return citation
+
+
+def chunk_text(conversation: Conversation, citation: MessageCitation) -> str | None:
+    """The cited chunk's text, if it still exists in the conversation's organization.
+
+    Only the chunk this citation names is read, so no other passage can be reached this way.
+    """
+    if citation.chunk_id is None:
+        return None
+    return db.session.execute(
+        db.select(Chunk.content).where(
+            Chunk.id == citation.chunk_id,
+            Chunk.organization_id == str(conversation.organization_id),
+        )
+    ).scalar_one_or_none()

@@ -110,13 +110,13 @@ def deliver(
     retried; the status stays ``pending`` until the ``final`` attempt fails.
     """
     handoff = session.get(HandoffRequest, handoff_id)
-    if handoff is None or handoff.delivery_status == DeliveryStatus.DELIVERED.value:
-        return "gone" if handoff is None else handoff.delivery_status
+    if handoff is None:  # its conversation was deleted meanwhile
+        return "gone"
+    if handoff.delivery_status == DeliveryStatus.DELIVERED.value:
+        return handoff.delivery_status
     organization = session.get_one(Organization, handoff.organization_id)
     if not organization.webhook_url or not organization.webhook_secret:
-        handoff.delivery_status = DeliveryStatus.NOT_CONFIGURED.value
-        session.commit()
-        return handoff.delivery_status
+        return record_status(session, handoff, DeliveryStatus.NOT_CONFIGURED)
     handoff.delivery_attempts += 1
     event = handoff_event(session, handoff, int(time.time()))
     try:
@@ -124,15 +124,18 @@ def deliver(
     except WebhookDeliveryFailed as error:
         record_failure(session, handoff, str(error), final=final)
         raise
-    handoff.delivery_status = DeliveryStatus.DELIVERED.value
     handoff.delivered_at = datetime.now(UTC)
     handoff.last_delivery_error = None
+    return record_status(session, handoff, DeliveryStatus.DELIVERED)
+
+
+def record_status(session: Session, handoff: HandoffRequest, status: DeliveryStatus) -> str:
+    handoff.delivery_status = status.value
     session.commit()
-    return handoff.delivery_status
+    return status.value
 
 
 def record_failure(session: Session, handoff: HandoffRequest, error: str, *, final: bool) -> None:
     log.info("handoff %s not delivered: %s", handoff.id, error)
     handoff.last_delivery_error = error[:ERROR_LENGTH]
-    handoff.delivery_status = DeliveryStatus.FAILED.value if final else DeliveryStatus.PENDING.value
-    session.commit()
+    record_status(session, handoff, DeliveryStatus.FAILED if final else DeliveryStatus.PENDING)
