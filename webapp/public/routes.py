@@ -27,6 +27,7 @@ ALLOWED_METHODS = "GET, POST, OPTIONS"
 ALLOWED_HEADERS = "Authorization, Content-Type"
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 PREFLIGHT_MAX_AGE = "600"
+ORIGIN_REFUSED = "The page's Origin is not among the widget's allowed domains."
 
 blp = Blueprint(
     "public",
@@ -80,6 +81,7 @@ def visitor_routes(view: View) -> View:
     """Document a route that needs the visitor token (its checks are in the view)."""
     view = blp.doc(security=VISITOR_TOKEN)(view)
     view = blp.alt_response(401, response="UNAUTHORIZED")(view)
+    view = blp.alt_response(403, response="FORBIDDEN", description=ORIGIN_REFUSED)(view)
     return blp.alt_response(404, response="NOT_FOUND")(view)
 
 
@@ -87,7 +89,7 @@ def visitor_routes(view: View) -> View:
 class PublicWidget(MethodView):
     @blp.doc(security=[])
     @blp.response(200, schemas.PublicWidgetSchema)
-    @blp.alt_response(403, response="FORBIDDEN", description="The Origin is not allowed.")
+    @blp.alt_response(403, response="FORBIDDEN", description=ORIGIN_REFUSED)
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, key: str) -> WidgetConfiguration:
         """How to draw the widget: title, colour, welcome message, features."""
@@ -99,7 +101,7 @@ class VisitorConversations(MethodView):
     @blp.doc(security=[])
     @blp.arguments(schemas.ConversationStartSchema, required=False)
     @blp.response(201, schemas.VisitorTokenSchema)
-    @blp.alt_response(403, response="FORBIDDEN", description="The Origin is not allowed.")
+    @blp.alt_response(403, response="FORBIDDEN", description=ORIGIN_REFUSED)
     @blp.alt_response(404, response="NOT_FOUND")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @conversations_per_address
@@ -169,8 +171,10 @@ class VisitorMessageStream(MethodView):
 class VisitorFeedback(MethodView):
     @blp.arguments(schemas.VisitorFeedbackSchema)
     @blp.response(200, schemas.VisitorFeedbackSchema)
+    @blp.alt_response(
+        403, response="FORBIDDEN", description=f"{ORIGIN_REFUSED} Or feedback is disabled."
+    )
     @visitor_routes
-    @blp.alt_response(403, response="FORBIDDEN", description="Feedback is disabled.")
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @per_visitor
     @per_widget

@@ -48,7 +48,9 @@ class ConversationStartSchema(ma.Schema):
 
 
 class VisitorTokenSchema(ma.Schema):
-    conversation_id = ma.fields.Function(lambda started: str(started.conversation.id))
+    conversation_id = ma.fields.Function(
+        lambda started: str(started.conversation.id), metadata={"type": "string", "format": "uuid"}
+    )
     token = ma.fields.String(
         metadata={"description": "Send as `Authorization: Bearer <token>` on this conversation."}
     )
