@@ -620,6 +620,20 @@ def test_a_visitor_over_the_limit_gets_429_with_retry_after(
     assert ask(client, neighbour).status_code == 201
 
 
+def test_requests_without_the_conversations_token_do_not_use_up_its_allowance(
+    limited_app: Flask, other_owner: Account
+) -> None:
+    client = limited_app.test_client()
+    visitor = visit(client, create_widget(client, other_owner)["public_key"])
+    intruder = Visitor(visitor.key, visitor.conversation_id, "forged")
+
+    refused = [ask(client, intruder, "let me in?") for _ in range(3)]
+    asked = [ask(client, visitor, f"question {n}?") for n in range(2)]
+
+    assert [response.status_code for response in refused] == [401] * 3
+    assert [response.status_code for response in asked] == [201, 201]
+
+
 def test_a_widget_over_its_limit_gets_429(limited_app: Flask, other_owner: Account) -> None:
     client = limited_app.test_client()
     key = create_widget(client, other_owner)["public_key"]

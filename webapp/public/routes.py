@@ -8,6 +8,7 @@ allowed origins.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from typing import Any
 
@@ -72,17 +73,27 @@ def widget() -> WidgetConfiguration:
     return g.public_widget
 
 
-def conversation_of(conversation_id: uuid.UUID) -> Conversation:
-    """The conversation in the path, if the request's visitor token was issued for it."""
-    return public.visitor_conversation(widget(), conversation_id)
+def visitor_conversation() -> Conversation:
+    """The conversation of the request, whose visitor token :func:`visitor_routes` checked."""
+    return g.visitor_conversation
 
 
 def visitor_routes(view: View) -> View:
-    """Document a route that needs the visitor token (its checks are in the view)."""
-    view = blp.doc(security=VISITOR_TOKEN)(view)
-    view = blp.alt_response(401, response="UNAUTHORIZED")(view)
-    view = blp.alt_response(403, response="FORBIDDEN", description=ORIGIN_REFUSED)(view)
-    return blp.alt_response(404, response="NOT_FOUND")(view)
+    """Require the visitor token of the conversation in the path, and document it.
+
+    The token is checked before the rate limits below it count the request, so requests
+    without that conversation's token never use up its visitor's allowance.
+    """
+
+    @functools.wraps(view)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        g.visitor_conversation = public.visitor_conversation(widget(), kwargs["conversation_id"])
+        return view(*args, **kwargs)
+
+    documented = blp.doc(security=VISITOR_TOKEN)(checked)
+    documented = blp.alt_response(401, response="UNAUTHORIZED")(documented)
+    documented = blp.alt_response(403, response="FORBIDDEN", description=ORIGIN_REFUSED)(documented)
+    return blp.alt_response(404, response="NOT_FOUND")(documented)
 
 
 @blp.route("")
@@ -117,7 +128,7 @@ class VisitorMessages(MethodView):
     @visitor_routes
     def get(self, key: str, conversation_id: uuid.UUID) -> list[Message]:
         """The conversation's messages, oldest first, answers with their citations."""
-        return chat.messages(conversation_of(conversation_id))
+        return chat.messages(visitor_conversation())
 
     @blp.arguments(schemas.VisitorQuestionSchema)
     @blp.response(201, schemas.ExchangeSchema)
@@ -131,7 +142,7 @@ class VisitorMessages(MethodView):
     ) -> dict[str, Message]:
         """Ask a question; the answer comes from the organization's documents, with citations."""
         public.check_question(body["content"])
-        conversation = conversation_of(conversation_id)
+        conversation = visitor_conversation()
         asked, answered = chat.ask(conversation, chat.Question(body["content"]))
         return {"user_message": asked, "assistant_message": answered}
 
@@ -156,7 +167,7 @@ class VisitorMessageStream(MethodView):
     def post(self, body: dict[str, str], key: str, conversation_id: uuid.UUID) -> Response:
         """Ask a question and receive the answer as it is produced."""
         public.check_question(body["content"])
-        conversation = conversation_of(conversation_id)
+        conversation = visitor_conversation()
         question = chat.Question(body["content"])
         asked, turns = chat.add_question(conversation, question)
         answer = chat.stream(conversation.id, str(conversation.organization_id), turns, question)
@@ -184,7 +195,7 @@ class VisitorFeedback(MethodView):
         """Rate an answer +1 or -1 with an optional comment; rating again replaces it."""
         if not widget().enable_feedback:
             abort(403, code="feedback_disabled", message="This widget does not take feedback.")
-        conversation = conversation_of(conversation_id)
+        conversation = visitor_conversation()
         message = public.conversation_message(conversation, message_id)
         session_id = conversation.session_id or str(conversation.id)
         return chat.give_visitor_feedback(message, session_id, body["rating"], body["comment"])
@@ -198,7 +209,7 @@ class VisitorCitation(MethodView):
         self, key: str, conversation_id: uuid.UUID, message_id: uuid.UUID, n: int
     ) -> dict[str, Any]:
         """Source `[n]` of an answer in this conversation, with the passage it quotes."""
-        return public.cited_passage(conversation_of(conversation_id), message_id, n)
+        return public.cited_passage(visitor_conversation(), message_id, n)
 
 
 @blp.route("/conversations/<uuid:conversation_id>/handoff")
@@ -211,5 +222,5 @@ class VisitorHandoff(MethodView):
     @per_widget
     def post(self, body: dict[str, str], key: str, conversation_id: uuid.UUID) -> HandoffRequest:
         """Ask for a person: leave an e-mail address and a message for the organization."""
-        conversation = conversation_of(conversation_id)
+        conversation = visitor_conversation()
         return handoffs.request_handoff(conversation, body["email"], body["message"])
