@@ -19,6 +19,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -167,6 +168,34 @@ class Server:
     def query(self, statement: Any) -> list[Any]:
         with self.app.app_context():
             return list(db.session.execute(statement).all())
+
+
+@pytest.fixture
+def customer_site() -> Iterator[Callable[[str], str]]:
+    """A customer's own web site (another origin on 127.0.0.1): serves the page it is given."""
+    pages: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(pages[-1])
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+
+    def serve(html: str) -> str:
+        pages.append(html.encode())
+        return f"http://127.0.0.1:{http.server_address[1]}/"
+
+    yield serve
+    http.shutdown()
+    http.server_close()
 
 
 @pytest.fixture

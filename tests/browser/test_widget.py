@@ -319,3 +319,42 @@ def set_welcome(server: Server, key: str, message: str) -> str:
         previous, widget.welcome_message = widget.welcome_message, message
         db.session.commit()
     return previous
+
+
+HOSTILE_PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>A customer's site</title>
+<style>
+  * { color: red !important; font: 40px serif !important; }
+  button, textarea { background: black !important; border: 9px dotted lime !important; }
+</style></head><body><h1>Our shop</h1>
+<script src="SCRIPT" data-widget-key="KEY" async></script></body></html>"""
+
+
+def test_a_widget_on_a_page_with_hostile_css_keeps_its_own_look_and_settings(
+    page: Page, server: Server, customer_site: Callable[[str], str]
+) -> None:
+    key = add_widget(server, title="Gold Help", primary_color="gold", enable_feedback=False)
+    html = HOSTILE_PAGE.replace("SCRIPT", server.url("/widget.js")).replace("KEY", key)
+    page.goto(customer_site(html))
+    widget = Widget(page)
+
+    widget.expect(widget.launcher).to_have_attribute("aria-label", "Open help chat: Gold Help")
+    assert launcher_colours(widget) == ("rgb(255, 215, 0)", "rgb(17, 17, 17)")  # dark on gold
+    widget.open()
+    assert widget.question.evaluate("node => getComputedStyle(node).fontSize") == "16px"
+    answer = widget.ask(PASSWORD_QUESTION)
+    widget.expect(answer).to_contain_text("Reset password")
+    widget.expect(answer.get_by_role("button", name="Not helpful")).to_have_count(0)
+
+
+def add_widget(server: Server, **fields: object) -> str:
+    """Another widget of the demo organization, allowed on 127.0.0.1 only; its key."""
+    with server.app.app_context():
+        widget = WidgetConfiguration(
+            organization_id=uuid.UUID(server.demo.organization_id),
+            name=f"test {uuid.uuid4().hex[:6]}",
+            allowed_domains=["127.0.0.1"],
+            **fields,
+        )
+        db.session.add(widget)
+        db.session.commit()
+        return widget.public_key
