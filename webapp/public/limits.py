@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, request
+from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
 
 from webapp.extensions import limiter
@@ -19,17 +19,22 @@ def configured(name: str) -> Callable[[], str]:
     return lambda: current_app.config[name]
 
 
+def path_value(name: str) -> str:
+    return str((request.view_args or {})[name])
+
+
 def visitor_key() -> str:
     """A visitor is their conversation (its id is in the path of every visitor route)."""
-    return f"conversation:{request.view_args['conversation_id']}"  # type: ignore[index]
+    return f"conversation:{path_value('conversation_id')}"
 
 
 def widget_key() -> str:
-    return f"widget:{request.view_args['key']}"  # type: ignore[index]
+    """The widget (found before the view runs), so rotating its key does not reset its count."""
+    return f"widget:{g.public_widget.id}"
 
 
 def address_key() -> str:
-    return f"widget:{request.view_args['key']}:address:{get_remote_address()}"  # type: ignore[index]
+    return f"{widget_key()}:address:{get_remote_address()}"
 
 
 per_visitor = limiter.shared_limit(
