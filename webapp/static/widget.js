@@ -120,12 +120,17 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
         localStorage.removeItem(STORE);
       } catch (ignored) {}
     },
-    flag(value) {
+    wasOpen() {
       try {
-        if (value === undefined) return sessionStorage.getItem(OPEN) === "1";
-        sessionStorage.setItem(OPEN, value ? "1" : "0");
+        return sessionStorage.getItem(OPEN) === "1";
+      } catch (ignored) {
+        return false;
+      }
+    },
+    rememberOpen(open) {
+      try {
+        sessionStorage.setItem(OPEN, open ? "1" : "0");
       } catch (ignored) {}
-      return false;
     },
   };
 
@@ -144,7 +149,10 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
       });
     } catch (cause) {
       const refused = await reachable();
-      throw Object.assign(new Error("network"), refused ? { status: 403, code: "origin_not_allowed" } : { status: 0 });
+      throw Object.assign(
+        new Error("network"),
+        refused ? { status: 403, code: "origin_not_allowed" } : { status: 0 },
+      );
     }
     if (!response.ok) throw await failure(response);
     return raw ? response : response.json();
@@ -179,7 +187,12 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     const decoder = new TextDecoder();
     let buffer = "";
     for (;;) {
-      const { value, done } = await reader.read();
+      let value, done;
+      try {
+        ({ value, done } = await reader.read());
+      } catch (cause) {
+        throw Object.assign(new Error("The answer was interrupted."), { status: 0 });
+      }
       buffer += decoder.decode(value, { stream: !done });
       let cut;
       while ((cut = buffer.indexOf("\n\n")) >= 0) {
@@ -301,7 +314,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     el("div", { class: "row" }, [question, send]),
   ]);
   const email = el("input", { id: "rk-email", type: "email", required: true, autocomplete: "email" });
-  const handoffMessage = el("textarea", { id: "rk-message", rows: 3, required: true, maxlength: 5000 });
+  const handoffMessage = el("textarea", { id: "rk-message", rows: 3, required: true, maxlength: 4000 });
   const handoffForm = el("form", { class: "handoff", hidden: true, "aria-labelledby": "rk-handoff", onsubmit: submitHandoff }, [
     el("h3", { id: "rk-handoff", text: "Talk to a person" }),
     el("p", { class: "note", text: "Leave your e-mail address and message; our team will reply by e-mail." }),
@@ -369,7 +382,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     panel.setAttribute("aria-modal", String(fullScreen.matches));
     launcher.setAttribute("aria-expanded", "true");
     launcher.setAttribute("aria-label", "Close help chat");
-    storage.flag(true);
+    storage.rememberOpen(true);
     log.scrollTop = log.scrollHeight;
     if (focus) (refused ? closeButton : handoffForm.hidden ? question : email).focus();
   }
@@ -378,7 +391,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     panel.hidden = true;
     launcher.setAttribute("aria-expanded", "false");
     launcher.setAttribute("aria-label", launcherLabel);
-    storage.flag(false);
+    storage.rememberOpen(false);
     launcher.focus();
   }
 
@@ -659,7 +672,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
       if (error.status === 0 || error.status === 429 || error.status >= 500) showNotice(describe(error));
       else refuse(error);
     }
-    if (storage.flag()) open(false);
+    if (storage.wasOpen()) open(false);
   }
 
   function mount() {
