@@ -661,6 +661,20 @@ def test_conversation_starts_are_limited_per_address(
     assert_limited(responses[3])
 
 
+def test_the_limits_are_read_from_the_environment(
+    app_config: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PUBLIC_MAX_QUESTION_LENGTH", "50")
+    monkeypatch.setenv("PUBLIC_RATE_LIMIT_VISITOR", "5 per second; 100 per hour")
+    monkeypatch.setenv("PUBLIC_TOKEN_DAYS", "0.5")
+
+    config = create_app(app_config).config
+
+    assert config["PUBLIC_MAX_QUESTION_LENGTH"] == 50
+    assert config["PUBLIC_RATE_LIMIT_VISITOR"] == "5 per second; 100 per hour"
+    assert config["PUBLIC_TOKEN_DAYS"] == 0.5
+
+
 @pytest.mark.parametrize(
     "setting",
     ["PUBLIC_RATE_LIMIT_VISITOR", "PUBLIC_RATE_LIMIT_WIDGET", "PUBLIC_CONVERSATIONS_PER_IP"],
