@@ -30,6 +30,7 @@ button,textarea,input{font:inherit;color:inherit}
 .launcher svg{width:28px;height:28px;fill:currentColor}
 .panel{position:fixed;right:20px;bottom:92px;z-index:2147483001;width:380px;height:min(620px,calc(100vh - 112px));display:flex;flex-direction:column;background:#fff;color:#1f2328;border-radius:14px;box-shadow:0 12px 40px rgba(0,0,0,.28);overflow:hidden;font-size:15px;line-height:1.45}
 .panel[hidden],[hidden]{display:none}
+.panel.refused{height:auto}.refused .log{display:none}.refused .notice{margin:14px}
 header{display:flex;align-items:center;gap:8px;padding:12px 12px 12px 16px;background:var(--p);color:var(--on)}
 h2{flex:1;margin:0;font-size:17px;font-weight:650;overflow-wrap:anywhere}
 header button{background:transparent;border:1px solid currentColor;border-radius:8px;padding:4px 10px;cursor:pointer;font-size:14px}
@@ -399,6 +400,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     refused = true;
     question.disabled = send.disabled = true;
     askForm.hidden = handoffForm.hidden = handoffButton.hidden = true;
+    panel.classList.add("refused");
     showNotice(describe(error));
     if (isRefusal(error)) console.warn(`ragkit widget: ${location.origin} is not allowed for this widget (${error.code})`);
   }
