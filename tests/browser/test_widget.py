@@ -202,7 +202,9 @@ def allow_only(server: Server, key: str, domains: list[str]) -> None:
 def test_conversation_survives_a_page_reload(open_demo: Callable[..., Widget]) -> None:
     widget = open_demo()
     widget.open()
-    widget.ask(PASSWORD_QUESTION)
+    answer = widget.ask(PASSWORD_QUESTION)
+    answer.get_by_role("button", name="Not helpful").click()
+    widget.expect(answer).to_contain_text("Thanks for your feedback")
     stored = widget.stored()
 
     widget.page.reload()
@@ -212,6 +214,8 @@ def test_conversation_survives_a_page_reload(open_demo: Callable[..., Widget]) -
     restored = widget.answers.nth(1)
     widget.expect(restored).to_contain_text("Settings → Security → Reset password")
     widget.expect(restored.locator("button.source").first).to_contain_text(FAQ_TITLE)
+    down = restored.get_by_role("button", name="Not helpful")
+    widget.expect(down).to_have_attribute("aria-pressed", "true")
     assert widget.stored()["id"] == stored["id"]
 
 
