@@ -179,14 +179,21 @@ def announce(url: str, demo: dict[str, Any] | None, web: subprocess.Popen) -> No
         time.sleep(0.3)
     lines = [f"ragkit is running at {url} (API docs: {url}/api/docs)"]
     if demo is not None:
-        added = len(demo["documents_added"])
         lines += [
             f"demo page:  {url}/demo",
             f"demo login: {demo['email']} / {demo['password']}",
-            f"demo documents: examples/docs, {added} new (being processed), "
-            f"{len(demo['documents_present'])} already there",
+            f"demo documents: {demo_documents(demo)}",
+            f"the demo widget is allowed on {', '.join(demo['allowed_domains'])} "
+            "(more: flask --app webapp ragkit demo --host NAME)",
         ]
     print("\n".join(["", *lines, "Ctrl-C stops everything.", ""]), flush=True)
+
+
+def demo_documents(demo: dict[str, Any]) -> str:
+    added, present = len(demo["documents_added"]), len(demo["documents_present"])
+    if not added:
+        return f"the {present} files of examples/docs are ingested"
+    return f"{added} files of examples/docs are being processed by the worker"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -194,9 +201,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings.from_env()
     env = {**os.environ, "FLASK_APP": "webapp", "DATABASE_URL": database_url(settings)}
     python = sys.executable
-    with redis_server(settings.home) as url:
-        env["REDIS_URL"] = url
-        print(f"database: {settings.database_url or 'embedded'}; redis: {url}", flush=True)
+    with redis_server(settings.home) as redis_url:
+        env["REDIS_URL"] = redis_url
+        print(f"database: {settings.database_url or 'embedded'}; redis: {redis_url}", flush=True)
         run([python, "-m", "flask", "db", "upgrade"], env)
         demo = seed_demo(env, arguments.host) if wants_demo(arguments, settings) else None
         worker = start([python, "-m", "workers"], env)
@@ -204,8 +211,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             [python, "-m", "flask", "run", "--host", arguments.host, "--port", str(arguments.port)],
             env,
         )
-        url = base_url(arguments.host, arguments.port)
-        return supervise([web, worker], lambda: announce(url, demo, web))
+        address = base_url(arguments.host, arguments.port)
+        return supervise([web, worker], lambda: announce(address, demo, web))
 
 
 if __name__ == "__main__":
