@@ -24,6 +24,7 @@ from webapp.auth.passwords import hash_password
 from webapp.extensions import db
 from webapp.models import Organization, User, WidgetConfiguration
 from webapp.services import accounts, documents, widgets
+from webapp.widgets.validation import is_allowed_domain
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_ORGANIZATION = "Nimbus Labs (demo)"
@@ -171,18 +172,29 @@ def upload_example(organization: Organization, user: User, path: Path, data: byt
         documents.upload(organization, user, file, title, "Example help article (demo)")
 
 
+def allowed_hosts(
+    context: click.Context, parameter: click.Parameter, values: tuple[str, ...]
+) -> list[str]:
+    hosts = [value.strip().lower() for value in values]
+    for host in hosts:
+        if not is_allowed_domain(host):
+            raise click.BadParameter(f"{host!r} is not a host name (e.g. help.example.com)")
+    return hosts
+
+
 @click.command("demo")
 @click.option(
     "--host",
     "hosts",
     multiple=True,
+    callback=allowed_hosts,
     help="A host name pages embedding the demo widget are served from (repeatable); "
     "127.0.0.1 and localhost are always allowed.",
 )
 @click.option("--password", envvar="RAGKIT_DEMO_PASSWORD", help="The demo user's password.")
 @click.option("--json", "as_json", is_flag=True, help="Print the demo's details as JSON.")
 @with_appcontext
-def demo_command(hosts: tuple[str, ...], password: str | None, as_json: bool) -> None:
+def demo_command(hosts: list[str], password: str | None, as_json: bool) -> None:
     """Create (once) the demo organization, user and widget, and ingest examples/docs."""
     info = seed_demo(password, hosts=list(dict.fromkeys([*DEMO_HOSTS, *hosts])))
     if as_json:

@@ -112,6 +112,13 @@ def test_demo_command_prints_the_login_and_widget_as_json(app: Flask) -> None:
     assert {"127.0.0.1", "localhost"} <= set(info["allowed_domains"])
 
 
+def test_demo_command_refuses_a_host_that_is_not_one(app: Flask) -> None:
+    result = app.test_cli_runner().invoke(args=["ragkit", "demo", "--host", "http://x/"])
+
+    assert result.exit_code == 2
+    assert "'http://x/' is not a host name" in result.output
+
+
 def test_demo_page_embeds_the_widget_from_the_other_loopback_name(
     app: Flask, client: FlaskClient
 ) -> None:
