@@ -62,7 +62,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import site
+    from webapp import console, site
     from webapp.auth.routes import blp as auth
     from webapp.chat.routes import blp as chat
     from webapp.documents.routes import blp as documents
@@ -72,7 +72,9 @@ def register_blueprints(app: Flask) -> None:
     from webapp.reindex.routes import blp as reindex
     from webapp.widgets.routes import blp as widgets
 
-    for blueprint in (auth, organizations, documents, chat, widgets, reindex, public, handoffs):
+    api_blueprints = (auth, organizations, documents, chat, widgets, reindex, public, handoffs)
+    for blueprint in api_blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
     site.init_app(app)
+    console.init_app(app, api_blueprints)

@@ -11,6 +11,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_smorest import Api
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 
 from ragkit import Base
 from webapp.errors import ErrorSchema
@@ -43,3 +44,5 @@ cors = CORS()
 # Storage and headers come from the app's RATELIMIT_* settings; the limits are on the views.
 limiter = Limiter(get_remote_address)
 redis_client = RedisClient()
+# The console's forms; the API blueprints are exempt (webapp.console.init_app).
+csrf = CSRFProtect()

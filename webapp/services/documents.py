@@ -189,3 +189,23 @@ def reprocess(found: UploadedDocument) -> UploadedDocument:
     db.session.commit()  # expires the rows, so the response shows the outcome
     enqueue_processing(document_id, force=True)
     return found
+
+
+def find_many(organization: Organization, document_ids: list[uuid.UUID]) -> list[UploadedDocument]:
+    """The organization's documents among ``document_ids`` (others' ids are left out)."""
+    if not document_ids:
+        return []
+    rows = db.session.execute(_scoped(organization).where(Document.id.in_(document_ids))).all()
+    return [UploadedDocument(*row) for row in rows]
+
+
+def page_counts(document_ids: list[uuid.UUID]) -> dict[uuid.UUID, int]:
+    """Pages of paged documents (PDFs): the highest page number among their chunks."""
+    if not document_ids:
+        return {}
+    rows = db.session.execute(
+        db.select(Chunk.document_id, sa.func.max(Chunk.page_number))
+        .where(Chunk.document_id.in_(document_ids), Chunk.page_number.is_not(None))
+        .group_by(Chunk.document_id)
+    ).all()
+    return {document_id: pages for document_id, pages in rows}

@@ -1,0 +1,50 @@
+"""The support console: server-rendered pages at ``/console`` behind a session cookie.
+
+The JSON API signs requests with bearer tokens; the console signs people in with a Flask
+session cookie (HttpOnly, SameSite=Lax, Secure in production) and protects every form with a
+CSRF token (Flask-WTF). The API blueprints are exempt from CSRF: a cross-site page cannot make a
+browser attach a bearer token.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, redirect, url_for
+from werkzeug.wrappers import Response
+
+from webapp.console import (  # noqa: F401 - each module adds its pages to the blueprint
+    access,
+    conversations,
+    documents,
+    gaps,
+    handoffs,
+    sign_in,
+    usage,
+    widgets,
+)
+from webapp.console.blueprint import blp
+from webapp.extensions import csrf
+
+__all__ = ["blp", "init_app"]
+
+
+def init_app(app: Flask, api_blueprints: tuple = ()) -> None:
+    """Register the console, its session cookie settings and CSRF protection.
+
+    Args:
+        app: the application.
+        api_blueprints: blueprints authenticated by bearer tokens, exempt from CSRF.
+    """
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    app.config["SESSION_COOKIE_SECURE"] = app.config["RAGKIT_ENV"] == "production"
+    # A console tab stays open for hours: the token lives as long as the session.
+    app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
+    csrf.init_app(app)
+    for blueprint in api_blueprints:
+        csrf.exempt(blueprint)
+    app.register_blueprint(blp)
+    app.add_url_rule("/", "home", home)
+
+
+def home() -> Response:
+    return redirect(url_for("console.home"))
