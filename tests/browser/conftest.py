@@ -237,9 +237,12 @@ class Widget:
         self.notice = self.root.locator(".notice")
         self.answers = self.root.locator(".msg.bot")
 
-    def open(self) -> None:
+    def open(self, configured: bool = True) -> None:
+        """Open the panel; unless told otherwise, wait for the widget's settings to be shown."""
         self.launcher.click()
         self.expect(self.panel).to_be_visible()
+        if configured:
+            self.expect(self.root.locator("#rk-title")).not_to_have_text("Help")
 
     def ask(self, text: str) -> Locator:
         """Ask a question and wait for the whole answer; the answer bubble."""

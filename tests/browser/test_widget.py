@@ -178,7 +178,7 @@ def test_widget_on_a_page_of_a_host_it_does_not_allow_shows_the_refusal(
     allow_only(server, key, ["127.0.0.1"])
     try:
         widget = open_demo(host="localhost")
-        widget.open()
+        widget.open(configured=False)
 
         widget.expect(widget.notice).to_have_text("This chat isn't available on this website.")
         widget.expect(widget.question).to_be_hidden()

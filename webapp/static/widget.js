@@ -366,8 +366,8 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     });
     probe.remove();
     const luminance = 0.2126 * r + 0.7152 * g + 0.0722 * b;
-    // WCAG contrast: whichever of near-black or white stands out more against the colour.
-    const dark = (luminance + 0.05) / 0.0605 > 1.05 / (luminance + 0.05);
+    // WCAG contrast ratios against #111 (luminance 0.0056) and white: the higher one wins.
+    const dark = (luminance + 0.05) / 0.0556 > 1.05 / (luminance + 0.05);
     host.style.setProperty("--p", colour);
     host.style.setProperty("--on", dark ? "#111" : "#fff");
   }
@@ -417,7 +417,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     return append(el("div", { class: "msg user", text }));
   }
 
-  function answerBubble(message, bubble) {
+  function answerBubble(message, question, bubble) {
     bubble = bubble || append(el("div", { class: "msg bot" }));
     bubble.className = "msg bot" + (message.abstained ? " abstained" : "");
     bubble.removeAttribute("aria-busy");
@@ -449,11 +449,11 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
       bubble.append(
         el("p", { class: "note" }, [
           "Our help articles don't cover this. ",
-          el("button", { class: "link", type: "button", text: "Talk to a person", onclick: () => showHandoff(lastQuestion) }),
+          el("button", { class: "link", type: "button", text: "Talk to a person", onclick: () => showHandoff(question) }),
         ]),
       );
     } else if (config && config.enable_feedback && message.id) {
-      bubble.append(feedbackButtons(message));
+      bubble.append(feedbackButtons(message, question));
     }
     return bubble;
   }
@@ -510,7 +510,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
     region.replaceChildren(el("p", { text: sourceLabel(passage).replace(/^\d+\. /, "") }), body);
   }
 
-  function feedbackButtons(message) {
+  function feedbackButtons(message, question) {
     const status = el("span", { role: "status" });
     const buttons = [
       [1, "up", "Helpful"],
@@ -543,7 +543,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
         }
         status.replaceChildren("Thanks for your feedback. ");
         if (rating === -1)
-          status.append(el("button", { class: "link", type: "button", text: "Talk to a person", onclick: () => showHandoff(lastQuestion) }));
+          status.append(el("button", { class: "link", type: "button", text: "Talk to a person", onclick: () => showHandoff(question) }));
       } catch (error) {
         status.textContent = describe(error);
       }
@@ -596,7 +596,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
         bubble.append(document.createTextNode(data.text));
         if (log.scrollHeight - log.scrollTop - log.clientHeight < 80) log.scrollTop = log.scrollHeight;
       } else if (name === "done") {
-        answerBubble(data.assistant_message, bubble);
+        answerBubble(data.assistant_message, data.user_message.content, bubble);
         return;
       } else if (name === "error") {
         throw Object.assign(new Error(data.message), { status: data.status || 500, code: data.code });
@@ -651,7 +651,7 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
         if (message.role === "user") {
           userBubble(message.content);
           lastQuestion = message.content;
-        } else if (message.role === "assistant") answerBubble(message);
+        } else if (message.role === "assistant") answerBubble(message, lastQuestion);
       }
     } catch (error) {
       if (error.status === 401 || error.status === 404) forget();
