@@ -29,7 +29,7 @@ ERROR_KEYS = {"code", "status", "message", "errors"}
         ("post", "/api/v1/auth/login", {"data": "email=a", "content_type": "text/plain"}, 422),
         ("get", "/api/v1/nothing-here", {}, 404),
         ("delete", "/api/v1/auth/me", {}, 405),
-        ("get", "/", {}, 404),
+        ("get", "/no-such-page", {}, 404),
     ],
 )
 def test_bad_requests_get_the_json_error_shape(

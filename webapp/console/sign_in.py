@@ -8,7 +8,7 @@ from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from webapp.auth.passwords import verify_password
-from webapp.console.access import current_user, sign_in_user, sign_out_user
+from webapp.console.access import sign_in_user, sign_out_user
 from webapp.console.blueprint import blp
 from webapp.services import accounts
 
@@ -50,5 +50,4 @@ def sign_out() -> Response:
 @blp.get("/")
 def home() -> Response:
     """The console opens on the knowledge base."""
-    current_user()
     return redirect(url_for("console.documents"))
