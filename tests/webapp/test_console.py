@@ -470,3 +470,37 @@ def test_owners_create_edit_and_rotate_a_widget(
     rotated = client.get(f"/api/v1/widgets/{widget_id}", headers=owner.headers).json
     assert rotated["public_key"] != stored["public_key"]
     assert rotated["public_key"] in text(console.get(f"/console/widgets/{widget_id}"))
+
+
+# --- Members --------------------------------------------------------------------------------------
+
+
+def test_owners_invite_change_roles_and_remove_members(
+    app: Flask, owner: Account, other_owner: Account, console: FlaskClient
+) -> None:
+    invited = post_form(console, "/console/members", {"email": "New.Agent@Example.com"})
+    assert invited.status_code == 201
+    password = re.search(r"<code data-temporary-password>([^<]+)</code>", text(invited)).group(1)
+    page = text(console.get("/console/members"))
+    user_id = re.search(
+        r'data-member="([0-9a-f-]{36})">\s*<th scope="row">new.agent@example.com', page
+    )
+    assert user_id, page
+    agent = app.test_client()
+    sign_in(agent, Account("new.agent@example.com", password, {}))
+    assert agent.get("/console/members").status_code == 403
+    assert "Members</a>" not in text(agent.get("/console/documents"))
+
+    promoted = post_form(console, f"/console/members/{user_id.group(1)}/role", {"role": "owner"})
+    assert promoted.status_code == 302
+    assert agent.get("/console/members").status_code == 200  # read again on every request
+    assert (
+        post_form(console, f"/console/members/{owner.user_id}/role", {"role": "member"}).status_code
+        == 409
+    )
+    assert post_form(console, f"/console/members/{other_owner.user_id}/remove").status_code == 404
+
+    assert post_form(console, f"/console/members/{user_id.group(1)}/remove").status_code == 302
+    assert agent.get("/console/documents").status_code == 302  # signed out: the user is gone
+    again = post_form(console, "/console/members", {"email": "not-an-email"})
+    assert again.status_code == 422 and 'aria-invalid="true"' in text(again)

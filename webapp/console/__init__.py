@@ -17,6 +17,7 @@ from webapp.console import (  # noqa: F401 - each module adds its pages to the b
     documents,
     gaps,
     handoffs,
+    members,
     sign_in,
     usage,
     widgets,

@@ -87,3 +87,13 @@ def change_organization(organization: Organization, changes: dict[str, Any]) -> 
         organization.webhook_secret = webhooks.new_secret()
     db.session.commit()
     return organization
+
+
+def change_role(member: User, role: str, by: User) -> User:
+    """Make a member an owner or a member; owners cannot change their own role (so the
+    organization always keeps an owner)."""
+    if member.id == by.id:
+        abort(409, code="cannot_change_own_role", message="You cannot change your own role.")
+    member.role = Role(role).value
+    db.session.commit()
+    return member
