@@ -157,3 +157,22 @@ def test_writing_an_empty_answer_is_refused(
         console, f"/console/gaps/{gap}/answer", {"question": UNRELATED, "answer": " "}
     )
     assert response.status_code == 422
+
+
+def test_members_see_gaps_but_open_only_their_own_conversations(
+    app: Flask, auth, owner: Account
+) -> None:
+    member = auth.invite(owner, "member")
+    visitor = add_exchange(app, owner.organization_id, SIMILAR[0], abstained=True)
+    own = add_exchange(
+        app, owner.organization_id, SIMILAR[1], abstained=True, user_id=member.user_id
+    )
+    browser = app.test_client()
+    sign_in(browser, member)
+    gap = gap_ids(text(browser.get("/console/gaps")))[0]
+
+    page = text(browser.get(f"/console/gaps/{gap}"))
+
+    assert SIMILAR[0] in page and SIMILAR[1] in page
+    assert f"/console/conversations/{own}" in page
+    assert f"/console/conversations/{visitor}" not in page

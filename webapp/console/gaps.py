@@ -14,7 +14,7 @@ from webapp.console.blueprint import blp
 from webapp.console.forms import PER_PAGE, page_number
 from webapp.extensions import db
 from webapp.models import Conversation, GapStatus
-from webapp.services import gaps
+from webapp.services import chat, gaps
 
 MAX_QUESTION = 500
 MAX_ANSWER = 20_000
@@ -40,25 +40,24 @@ def gap(gap_id: uuid.UUID) -> str:
     answer = (
         db.session.get(Document, found.answer_document_id) if found.answer_document_id else None
     )
-    user = current_user()
-    visible = {
-        item.conversation_id
-        for item in gaps.gap_questions(found)
-        if user.is_owner or conversation_owner(item.conversation_id) == user.id
-    }
+    questions = gaps.gap_questions(found)
     return render_template(
         "console/gap.html",
         gap=found,
-        questions=gaps.gap_questions(found),
+        questions=questions,
         answer_document=answer,
-        visible_conversations=visible,
+        visible_conversations=openable({item.conversation_id for item in questions}),
     )
 
 
-def conversation_owner(conversation_id: uuid.UUID) -> uuid.UUID | None:
-    return db.session.execute(
-        db.select(Conversation.user_id).where(Conversation.id == conversation_id)
-    ).scalar()
+def openable(conversation_ids: set[uuid.UUID]) -> set[uuid.UUID]:
+    """The conversations among these the signed-in user may open (as in the API)."""
+    if not conversation_ids:
+        return set()
+    visible = chat.visible_conversations(current_user()).where(
+        Conversation.id.in_(conversation_ids)
+    )
+    return set(db.session.execute(visible.with_only_columns(Conversation.id)).scalars())
 
 
 @blp.post("/gaps/<uuid:gap_id>/answer")
