@@ -176,3 +176,26 @@ def test_members_see_gaps_but_open_only_their_own_conversations(
     assert SIMILAR[0] in page and SIMILAR[1] in page
     assert f"/console/conversations/{own}" in page
     assert f"/console/conversations/{visitor}" not in page
+
+
+def test_a_backlog_is_grouped_a_few_questions_per_visit_or_all_at_once_by_command(
+    app: Flask, owner: Account, console: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webapp.services import gaps
+
+    monkeypatch.setattr(gaps, "MAX_NEW_PER_VISIT", 2)
+    for question in [*SIMILAR, UNRELATED]:
+        add_exchange(app, owner.organization_id, question, abstained=True)
+
+    first = text(console.get("/console/gaps"))
+    assert "2 more questions wait to be grouped" in first
+    assert sum(int(count) for count in re.findall(r"data-count>(\d+)<", first)) == 2
+
+    result = app.test_cli_runner().invoke(
+        args=["ragkit", "group-gaps", "--org", owner.organization_id]
+    )
+    assert result.exit_code == 0, result.output
+    assert "grouped 2 questions" in result.output
+    after = text(console.get("/console/gaps"))
+    assert "wait to be grouped" not in after
+    assert sorted(re.findall(r"data-count>(\d+)<", after)) == ["1", "3"]

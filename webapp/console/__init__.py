@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask, redirect, url_for
 from werkzeug.wrappers import Response
 
+from webapp.cli import ragkit_cli
 from webapp.console import (  # noqa: F401 - each module adds its pages to the blueprint
     access,
     conversations,
@@ -23,6 +24,7 @@ from webapp.console import (  # noqa: F401 - each module adds its pages to the b
     widgets,
 )
 from webapp.console.blueprint import blp
+from webapp.console.commands import group_gaps_command
 from webapp.extensions import csrf
 
 __all__ = ["blp", "init_app"]
@@ -45,6 +47,7 @@ def init_app(app: Flask, api_blueprints: tuple = ()) -> None:
         csrf.exempt(blueprint)
     app.register_blueprint(blp)
     app.add_url_rule("/", "home", home)
+    ragkit_cli.add_command(group_gaps_command)
 
 
 def home() -> Response:

@@ -23,7 +23,9 @@ MAX_ANSWER = 20_000
 @blp.get("/gaps", endpoint="gaps")
 def gaps_page() -> str:
     organization = current_organization()
-    gaps.refresh(organization)
+    per_visit = gaps.MAX_NEW_PER_VISIT
+    grouped = gaps.refresh(organization, per_visit)
+    still_waiting = gaps.waiting(organization) if grouped == per_visit else 0
     status = request.args.get("status", GapStatus.OPEN.value)
     status = status if status in (GapStatus.OPEN.value, GapStatus.RESOLVED.value) else "open"
     found = gaps.list_gaps(organization, status, page_number(), PER_PAGE)
@@ -31,7 +33,14 @@ def gaps_page() -> str:
         summary.gap.id: charts.sparkline("Questions per week, last 8 weeks", summary.weekly)
         for summary in found.items
     }
-    return render_template("console/gaps.html", page=found, status=status, trends=trends)
+    return render_template(
+        "console/gaps.html",
+        page=found,
+        status=status,
+        trends=trends,
+        waiting=still_waiting,
+        per_visit=per_visit,
+    )
 
 
 @blp.get("/gaps/<uuid:gap_id>")

@@ -47,7 +47,9 @@ from webapp.services.questions import question_of
 
 SIMILARITY_THRESHOLD = 0.6
 BATCH_SIZE = 256
-MAX_NEW_PER_VISIT = 2048
+# A visit groups at most this many new questions (a second or two of embedding on a CPU), so
+# the page stays quick after a backlog; `flask ragkit group-gaps` groups any number at once.
+MAX_NEW_PER_VISIT = 64
 TREND_WEEKS = 8
 EXAMPLES = 3
 MAX_RECHECKED = 25
@@ -106,13 +108,16 @@ def embedding_model(organization: Organization) -> EmbeddingModel:
         return kit.model
 
 
-def refresh(organization: Organization) -> int:
-    """Group the gap questions asked since the last refresh; returns how many were added."""
+def refresh(organization: Organization, limit: int | None) -> int:
+    """Group up to ``limit`` gap questions asked since the last refresh (all when None).
+
+    Returns how many were grouped.
+    """
     # One refresh at a time per organization: two would group the same answers twice.
     db.session.execute(
         sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(str(organization.id))))
     )
-    rows = db.session.execute(gap_answers(organization.id).limit(MAX_NEW_PER_VISIT)).all()
+    rows = db.session.execute(gap_answers(organization.id).limit(limit)).all()
     if not rows:
         db.session.commit()
         return 0
@@ -125,6 +130,12 @@ def refresh(organization: Organization) -> int:
             place(organization.id, model.name, groups, row, unit(vector))
     db.session.commit()
     return len(rows)
+
+
+def waiting(organization: Organization) -> int:
+    """Gap questions not grouped yet."""
+    query = gap_answers(organization.id).order_by(None).subquery()
+    return db.session.execute(db.select(sa.func.count()).select_from(query)).scalar_one()
 
 
 def open_groups(organization_id: uuid.UUID, embed_model: str) -> list[KnowledgeGap]:
@@ -229,7 +240,7 @@ def summarise(gaps: list[KnowledgeGap]) -> list[GapSummary]:
     for gap_id, question, asked_at in recent:
         if len(examples[gap_id]) < EXAMPLES and question not in examples[gap_id]:
             examples[gap_id].append(question)
-        weeks_ago = (now - asked_at) // timedelta(weeks=1)
+        weeks_ago = max(0, (now - asked_at) // timedelta(weeks=1))  # clocks may differ a bit
         if 0 <= weeks_ago < TREND_WEEKS:
             weekly[gap_id][TREND_WEEKS - 1 - weeks_ago] += 1
     return [GapSummary(gap, examples[gap.id], weekly[gap.id]) for gap in gaps]
