@@ -150,6 +150,15 @@ def test_the_json_api_needs_no_csrf_token(client: FlaskClient, owner: Account) -
     )
 
 
+def test_a_mistyped_console_address_gets_a_page_and_the_api_keeps_json(
+    console: FlaskClient,
+) -> None:
+    page = console.get("/console/no-such-page")
+    assert page.status_code == 404 and "Not found" in text(page) and not page.is_json
+    api = console.get("/api/v1/no-such-route")
+    assert api.status_code == 404 and api.json["code"] == "not_found"
+
+
 def test_scripts_get_json_errors(app: Flask) -> None:
     response = app.test_client().get("/console/documents/status.json")
     assert response.status_code == 401

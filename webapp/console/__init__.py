@@ -8,7 +8,10 @@ browser attach a bearer token.
 
 from __future__ import annotations
 
-from flask import Flask, redirect, url_for
+from typing import Any
+
+from flask import Flask, redirect, request, url_for
+from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from webapp.cli import ragkit_cli
@@ -25,6 +28,7 @@ from webapp.console import (  # noqa: F401 - each module adds its pages to the b
 )
 from webapp.console.blueprint import blp
 from webapp.console.commands import group_gaps_command
+from webapp.errors import handle_http_exception
 from webapp.extensions import csrf
 
 __all__ = ["blp", "init_app"]
@@ -47,7 +51,15 @@ def init_app(app: Flask, api_blueprints: tuple = ()) -> None:
         csrf.exempt(blueprint)
     app.register_blueprint(blp)
     app.add_url_rule("/", "home", home)
+    app.register_error_handler(404, not_found)
     ragkit_cli.add_command(group_gaps_command)
+
+
+def not_found(error: NotFound) -> Any:
+    """A mistyped console address gets the console's page; everything else the JSON error."""
+    if request.path.startswith(blp.url_prefix or "/console"):
+        return access.show_error(error)
+    return handle_http_exception(error)
 
 
 def home() -> Response:
