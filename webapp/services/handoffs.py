@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_smorest import abort
 from redis.exceptions import RedisError
+from sqlalchemy.orm import selectinload
 
 from webapp.config import queue_prefix
 from webapp.extensions import db, redis_client
@@ -80,6 +81,8 @@ def list_handoffs(user: User, status: str | None, page: int, per_page: int) -> P
     if status:
         query = query.where(HandoffRequest.status == status)
     query = query.order_by(HandoffRequest.created_at.desc(), HandoffRequest.id)
+    # The console shows each request's conversation: load them with the page, not one by one.
+    query = query.options(selectinload(HandoffRequest.conversation))
     return paginate(query, page, per_page)
 
 
