@@ -27,8 +27,15 @@ from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import DocumentChanged, DocumentNotFound, DocumentReadError, RagkitError
 from ragkit.index import VectorStores, index_for_ingest
+from ragkit.languages import detect_languages
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_units
-from ragkit.rows import chunk_values, delete_vectors, vector_row, write_postings
+from ragkit.rows import (
+    chunk_values,
+    delete_vectors,
+    record_languages,
+    vector_row,
+    write_postings,
+)
 from ragkit.schema import Chunk, Document, DocumentStatus, VectorIndex
 from ragkit.settings import Settings
 from ragkit.units import (
@@ -521,9 +528,9 @@ class Pipeline:
             session.add_all(documents)
             session.flush()
             self._insert_new(session, {document.id: document for document in documents}, jobs)
-            write_postings(
-                session, [document.id for document in documents], self.settings.text_search_config
-            )
+            ids = [document.id for document in documents]
+            write_postings(session, ids, self.settings.text_search_config)
+            record_languages(session, ids)
             session.commit()
             return [document.id for document in documents]
 
@@ -605,6 +612,7 @@ class Pipeline:
             sync_vector_metadata(session, index.table_name, chunk_ids)
         added = self._insert_new(session, documents, jobs)
         write_postings(session, ids, self.settings.text_search_config, added)
+        record_languages(session, ids)
         write_units(session, {job.document_id: job.units for job in jobs})
         for job in prepared:
             document = documents[job.document_id]
@@ -624,8 +632,8 @@ class Pipeline:
         for job in jobs:
             document = documents[job.document_id]
             rows = vector_rows.setdefault(job.index.name, (job.index, []))[1]
-            for draft in job.drafts:
-                chunk = self._chunk_row(document, draft)
+            for draft, language in zip(job.drafts, self._languages(job.drafts)):
+                chunk = self._chunk_row(document, draft, language)
                 chunk_rows.append(chunk_values(chunk))
                 vector = job.vectors[draft.content_hash]
                 rows.append(vector_row(document, chunk, vector, job.index.embed_model))
@@ -679,8 +687,14 @@ class Pipeline:
                 moved.setdefault(job.index.name, (job.index, []))[1].extend(chunk_ids)
         return moved
 
+    def _languages(self, drafts: Sequence[ChunkDraft]) -> list[str | None]:
+        """Each new chunk's language, or None for all when detection is off."""
+        if not self.settings.detect_languages:
+            return [None] * len(drafts)
+        return detect_languages([draft.content for draft in drafts])
+
     @staticmethod
-    def _chunk_row(document: Document, draft: ChunkDraft) -> Chunk:
+    def _chunk_row(document: Document, draft: ChunkDraft, language: str | None) -> Chunk:
         return Chunk(
             id=uuid.uuid4(),
             document_id=document.id,
@@ -693,4 +707,5 @@ class Pipeline:
             start_char=draft.start_char,
             end_char=draft.end_char,
             token_count=draft.token_count,
+            language=language,
         )

@@ -22,6 +22,12 @@ from llama_index.core.vector_stores.types import (
 from llama_index.vector_stores.postgres import PGVectorStore
 from sqlalchemy.orm import Session
 
+from ragkit.languages import (
+    NEUTRAL_CONFIG,
+    TEXT_SEARCH_CONFIGS,
+    question_language,
+    text_search_config,
+)
 from ragkit.schema import Chunk, Document
 
 # BM25 parameters (Robertson's usual values).
@@ -30,7 +36,19 @@ BM25_B = 0.75
 
 QUERY_TERMS_SQL = """
 SELECT coalesce(array_agg(DISTINCT lexeme), '{}')
-FROM unnest(to_tsvector(CAST(:config AS regconfig), :query))
+FROM unnest(CAST(:configs AS text[])) AS analysed(config),
+     unnest(to_tsvector(CAST(analysed.config AS regconfig), :query))
+"""
+# The configurations the organization's chunks were stemmed with (as rows.write_postings
+# chooses them).
+CONFIGS_SQL = """
+SELECT DISTINCT CASE WHEN c.language IS NULL THEN :config
+                     ELSE coalesce(available.cfgname::text, :neutral) END
+FROM (SELECT DISTINCT language FROM chunks WHERE organization_id = :organization) AS c
+LEFT JOIN unnest(CAST(:languages AS text[]), CAST(:configs AS text[]))
+    AS stemmed(language, config) ON stemmed.language = c.language
+LEFT JOIN pg_ts_config available
+    ON available.cfgname = stemmed.config AND available.cfgnamespace = 'pg_catalog'::regnamespace
 """
 CORPUS_SQL = """
 SELECT count(*)::float8, coalesce(avg(term_count), 1)::float8
@@ -93,6 +111,7 @@ class CorpusStats:
         self.ttl = ttl
         self._values: dict[tuple[str, str], tuple[float, float, float]] = {}
         self._terms: dict[tuple[str, str], dict[str, tuple[int, float]]] = {}
+        self._configs: dict[tuple[str, str, str], tuple[frozenset[str], float]] = {}
 
     def get(self, session: Session, organization: str) -> tuple[float, float]:
         key = (str(session.get_bind().engine.url), organization)
@@ -125,14 +144,52 @@ class CorpusStats:
             cached.update({term: (counted.get(term, 0), now) for term in missing})
         return {term: cached[term][0] for term in terms}
 
+    def configs(self, session: Session, organization: str, default: str) -> frozenset[str]:
+        """The text-search configurations the organization's chunks are stemmed with."""
+        key = (str(session.get_bind().engine.url), organization, default)
+        cached = self._configs.get(key)
+        now = time.monotonic()
+        if cached is None or now - cached[1] > self.ttl:
+            parameters = {
+                "organization": organization,
+                "config": default,
+                "neutral": NEUTRAL_CONFIG,
+                "languages": list(TEXT_SEARCH_CONFIGS),
+                "configs": list(TEXT_SEARCH_CONFIGS.values()),
+            }
+            found = frozenset(session.scalars(sa.text(CONFIGS_SQL), parameters))
+            cached = (found or frozenset([default]), now)
+            self._configs[key] = cached
+        return cached[0]
+
     def forget(self, organization: str) -> None:
         for key in [key for key in self._values if key[1] == organization]:
             del self._values[key]
         for key in [key for key in self._terms if key[1] == organization]:
             del self._terms[key]
+        for config_key in [key for key in self._configs if key[1] == organization]:
+            del self._configs[config_key]
 
 
 corpus_stats = CorpusStats()
+
+
+def query_configs(session: Session, query: str, organization: str, default: str) -> list[str]:
+    """The text-search configurations a query is analysed with.
+
+    Query terms only match postings stemmed the same way, so only the configurations the
+    organization's chunks use can match. Among several, a question whose language is told
+    is analysed in its own language (if the organization has chunks in it); otherwise with
+    every configuration present. An organization in one language is searched exactly as
+    before languages were detected.
+    """
+    present = corpus_stats.configs(session, organization, default)
+    if len(present) > 1:
+        language = question_language(query)
+        own = text_search_config(language, default) if language else None
+        if own in present:
+            return [own]
+    return sorted(present)
 
 
 def split_terms(
@@ -252,9 +309,14 @@ def bm25_statement(
     b: float = BM25_B,
     budget: int = BM25_POSTINGS_BUDGET,
 ) -> tuple[str, dict[str, object]] | None:
-    """The BM25 statement and its parameters for ``query``; None when nothing can match."""
+    """The BM25 statement and its parameters for ``query``; None when nothing can match.
+
+    ``text_search_config`` is the configuration of chunks whose language is undecided (see
+    :func:`query_configs` for the others).
+    """
+    configs = query_configs(session, query, organization, text_search_config)
     terms = session.execute(
-        sa.text(QUERY_TERMS_SQL), {"config": text_search_config, "query": query}
+        sa.text(QUERY_TERMS_SQL), {"configs": configs, "query": query}
     ).scalar_one()
     frequencies = corpus_stats.frequencies(session, organization, list(terms))
     # A search within some documents stays exact: their chunks may hold only frequent terms.

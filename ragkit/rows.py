@@ -12,6 +12,7 @@ from llama_index.core.vector_stores.utils import node_to_metadata_dict
 from sqlalchemy.orm import Session
 
 from ragkit.index import VectorStores
+from ragkit.languages import NEUTRAL_CONFIG, TEXT_SEARCH_CONFIGS
 from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, IndexStatus, VectorIndex
 
@@ -30,6 +31,7 @@ def chunk_values(chunk: Chunk) -> dict[str, Any]:
         "start_char": chunk.start_char,
         "end_char": chunk.end_char,
         "token_count": chunk.token_count,
+        "language": chunk.language,
     }
 
 
@@ -95,7 +97,10 @@ def write_postings(
 ) -> None:
     """Fill the lexical index for documents' chunks from PostgreSQL's own stemming.
 
-    With ``chunk_ids``, only for those chunks (the others of the documents already have theirs).
+    Each chunk is stemmed in its own language (see :func:`ragkit.languages.text_search_config`):
+    ``text_search_config`` for chunks of undecided language, ``simple`` for languages PostgreSQL
+    cannot stem (or whose configuration this server lacks). With ``chunk_ids``, only for those
+    chunks (the others of the documents already have theirs).
     """
     ids = [document_ids] if isinstance(document_ids, uuid.UUID) else list(document_ids)
     for (organization,) in session.execute(
@@ -116,12 +121,27 @@ def write_postings(
             FROM (
                 SELECT c.id AS chunk_id, t.lexeme AS term, c.organization_id, c.document_id,
                        coalesce(array_length(t.positions, 1), 1) AS tf
-                FROM chunks c, unnest(to_tsvector(CAST(:config AS regconfig), c.content)) AS t
+                FROM chunks c
+                LEFT JOIN unnest(CAST(:languages AS text[]), CAST(:configs AS text[]))
+                    AS stemmed(language, config) ON stemmed.language = c.language
+                LEFT JOIN pg_ts_config available
+                    ON available.cfgname = stemmed.config
+                    AND available.cfgnamespace = 'pg_catalog'::regnamespace
+                CROSS JOIN LATERAL unnest(to_tsvector(
+                    CASE WHEN c.language IS NULL THEN CAST(:config AS regconfig)
+                         ELSE coalesce(available.oid::regconfig, CAST(:neutral AS regconfig)) END,
+                    c.content)) AS t
                 WHERE c.{chunk_column} = ANY(:ids)
             ) AS terms
             """
         ),
-        {"config": text_search_config, "ids": values},
+        {
+            "config": text_search_config,
+            "languages": list(TEXT_SEARCH_CONFIGS),
+            "configs": list(TEXT_SEARCH_CONFIGS.values()),
+            "neutral": NEUTRAL_CONFIG,
+            "ids": values,
+        },
     )
     session.execute(
         sa.text(
@@ -133,4 +153,22 @@ def write_postings(
             """
         ),
         {"ids": values},
+    )
+
+
+def record_languages(session: Session, document_ids: Sequence[uuid.UUID]) -> None:
+    """Set each document's language to the one most of its chunks' characters are in."""
+    session.execute(
+        sa.text(
+            """
+            UPDATE documents d SET language = (
+                SELECT c.language FROM chunks c
+                WHERE c.document_id = d.id AND c.language IS NOT NULL
+                GROUP BY c.language
+                ORDER BY sum(length(c.content)) DESC, c.language
+                LIMIT 1)
+            WHERE d.id = ANY(:ids)
+            """
+        ),
+        {"ids": list(document_ids)},
     )

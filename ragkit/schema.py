@@ -92,6 +92,8 @@ class Document(Base):
     )
     processing_error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # ISO 639-1 code of the language most of its text is in; None until stored, or undecided.
+    language: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[datetime] = _now()
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
@@ -125,6 +127,8 @@ class Chunk(Base):
     end_char: Mapped[int] = mapped_column(Integer, nullable=False)
     token_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     term_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    # ISO 639-1 code; decides the stemming of its lexical postings (None: the configured one).
+    language: Mapped[str | None] = mapped_column(String(16))
     parent_chunk_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("chunks.id", ondelete="SET NULL")
     )

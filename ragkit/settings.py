@@ -45,6 +45,7 @@ class Settings:
     candidate_k: int = 100
     hnsw_ef_search: int = 100
     text_search_config: str = "english"
+    detect_languages: bool = True
     abstain_threshold: float = 0.35
     llm: str = ""
     llm_model: str = ""
@@ -106,11 +107,21 @@ class Settings:
     @property
     def pipeline_signature(self) -> str:
         """What decides a document's chunks: a change here means re-chunking."""
-        return f"chunk={self.chunk_size}/{self.chunk_overlap};tsconfig={self.text_search_config}"
+        signature = (
+            f"chunk={self.chunk_size}/{self.chunk_overlap};tsconfig={self.text_search_config}"
+        )
+        return signature + (";languages=detected" if self.detect_languages else "")
 
 
 def _mode(raw: str) -> str:
     return raw.strip().lower()
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        raise ValueError("use true or false")
+    return value in ("1", "true", "yes", "on")
 
 
 ENVIRONMENT: dict[str, tuple[str, Any]] = {
@@ -129,6 +140,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "candidate_k": ("RAGKIT_CANDIDATE_K", int),
     "hnsw_ef_search": ("RAGKIT_HNSW_EF_SEARCH", int),
     "text_search_config": ("RAGKIT_TEXT_SEARCH_CONFIG", str),
+    "detect_languages": ("RAGKIT_DETECT_LANGUAGES", _flag),
     "abstain_threshold": ("RAGKIT_ABSTAIN_THRESHOLD", float),
     "llm": ("RAGKIT_LLM", _mode),
     "llm_model": ("RAGKIT_LLM_MODEL", str),
