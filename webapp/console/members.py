@@ -16,6 +16,7 @@ from webapp.organizations.schemas import InvitationSchema
 from webapp.services import accounts
 
 ROLES = [role.value for role in Role]
+NEW_MEMBER = {"role": Role.MEMBER.value}
 
 
 def members_page(**context: object) -> str:
@@ -27,7 +28,7 @@ def members_page(**context: object) -> str:
 @blp.get("/members", endpoint="members")
 def members() -> str:
     require_owner()
-    return members_page(errors={}, invited=None, temporary=None, fields={})
+    return members_page(errors={}, invited=None, temporary=None, fields=NEW_MEMBER)
 
 
 @blp.post("/members")
@@ -47,7 +48,7 @@ def invite() -> str | tuple[str, int]:
     user, temporary = accounts.invite(
         current_organization(), loaded["email"], loaded["role"], loaded["password"]
     )
-    page = members_page(errors={}, invited=user, temporary=temporary, fields={})
+    page = members_page(errors={}, invited=user, temporary=temporary, fields=NEW_MEMBER)
     return page, 201
 
 
