@@ -199,3 +199,22 @@ def test_a_backlog_is_grouped_a_few_questions_per_visit_or_all_at_once_by_comman
     after = text(console.get("/console/gaps"))
     assert "wait to be grouped" not in after
     assert sorted(re.findall(r"data-count>(\d+)<", after)) == ["1", "3"]
+
+
+def test_an_embedding_failure_shows_an_error_page_not_a_stack_trace(
+    app: Flask, owner: Account, console: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ragkit import EmbeddingError
+    from webapp.services import gaps
+
+    def unavailable(organization: object) -> object:
+        raise EmbeddingError("the embedding model is unavailable")
+
+    monkeypatch.setattr(gaps, "embedding_model", unavailable)
+    add_exchange(app, owner.organization_id, UNRELATED, abstained=True)
+
+    response = console.get("/console/gaps")
+
+    assert response.status_code == 503
+    assert "the embedding model is unavailable" in text(response)
+    assert not response.is_json

@@ -14,8 +14,9 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from ragkit import RagkitError
 from webapp.console.blueprint import blp
-from webapp.errors import error_response, handle_http_exception
+from webapp.errors import error_response, handle_http_exception, handle_ragkit_error, status_for
 from webapp.extensions import db
 from webapp.models import Organization, User
 
@@ -101,3 +102,14 @@ def show_error(error: HTTPException) -> Any:
     status = error.code or 500
     user = getattr(g, "console_user", None)
     return render_template("console/error.html", status=status, message=message, user=user), status
+
+
+@blp.errorhandler(RagkitError)
+def show_ragkit_error(error: RagkitError) -> Any:
+    """The knowledge base failed (e.g. the embedding model is unavailable): say so in the page."""
+    if wants_json():
+        return handle_ragkit_error(error)
+    status = status_for(error)
+    user = getattr(g, "console_user", None)
+    page = render_template("console/error.html", status=status, message=str(error), user=user)
+    return page, status
