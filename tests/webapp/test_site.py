@@ -77,7 +77,8 @@ def test_seeding_the_demo_again_keeps_its_widget_and_documents(app: Flask) -> No
     assert second.organization_id == first.organization_id
     assert second.documents_added == []
     assert second.documents_present == EXAMPLE_FILES
-    assert sorted(sources) == [(name, "ready") for name in EXAMPLE_FILES]
+    examples = sorted((name, status) for name, status in sources if name in EXAMPLE_FILES)
+    assert examples == [(name, "ready") for name in EXAMPLE_FILES]  # once each
     assert second.allowed_domains[-1] == "help.test"
 
 

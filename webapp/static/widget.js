@@ -398,9 +398,12 @@ textarea,input{width:100%;border:1px solid #8c939d;border-radius:8px;padding:8px
 
   function refuse(error) {
     refused = true;
+    const focused = root.activeElement;
+    const hiding = [askForm, handoffForm, handoffButton].some((node) => node.contains(focused));
     question.disabled = send.disabled = true;
     askForm.hidden = handoffForm.hidden = handoffButton.hidden = true;
     panel.classList.add("refused");
+    if (hiding) closeButton.focus(); // the panel was opened before the refusal arrived
     showNotice(describe(error));
     if (isRefusal(error)) console.warn(`ragkit widget: ${location.origin} is not allowed for this widget (${error.code})`);
   }
