@@ -1,16 +1,18 @@
 """Retrieval and answer quality per language, on a set of translated documents and questions.
 
 A question set is a folder of documents (the same content in several languages, e.g.
-``help-center.de.md``) and a ``questions.jsonl`` whose lines name each question's language, the
-document and section that answer it, and a phrase the answer must contain::
+``help-center.de.md``) and a ``questions.jsonl`` whose lines name each question's topic (shared
+by its translations), language, the document and section that answer it, and a phrase the
+answer must contain::
 
-    {"language": "de", "question": "...", "document": "help-center.de.md",
-     "section": "Passwort zurücksetzen", "contains": "30 Minuten"}
+    {"topic": "password-link", "language": "de", "question": "...",
+     "document": "help-center.de.md", "section": "Passwort zurücksetzen", "contains": "30 Minuten"}
 
-Each language is measured in two layouts: ``separate`` (an organization holding only that
+Each language is measured in the layouts ``separate`` (an organization holding only that
 language's document) and ``mixed`` (one organization holding every language's document, where a
-question must find the section in its own language). English, on the same content, is the
-reference the other languages are read against.
+question must find the section in its own language); ``cross`` asks every language's questions
+of an organization holding only the reference (English) document. English, on the same content,
+is the reference the other languages are read against.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from ragkit.retrieve import RetrievedChunk
 from ragkit.settings import RETRIEVAL_MODES, RetrievalMode
 
 LAYOUTS = ("separate", "mixed")
+CROSS = "cross"
+REFERENCE = "en"
 DEPTH = 10
 
 
@@ -35,6 +39,7 @@ DEPTH = 10
 class LanguageQuestion:
     """A question, and where (and with which phrase) its answer is."""
 
+    topic: str
     language: str
     question: str
     document: str
@@ -103,14 +108,20 @@ class LanguageEvaluation:
         self.organizations = {
             "mixed": {language: f"{prefix}-{run}-mixed" for language in self.languages},
             "separate": {language: f"{prefix}-{run}-{language}" for language in self.languages},
+            CROSS: {language: f"{prefix}-{run}-cross" for language in self.languages},
         }
+        self.reference = {q.topic: q for q in self.questions if q.language == REFERENCE}
 
     def ingest(self, layouts: Sequence[str] = LAYOUTS) -> None:
-        """Store each layout's documents (a language's own in ``separate``, all in ``mixed``)."""
+        """Store each layout's documents: a language's own in ``separate``, all in ``mixed``,
+        the reference language's in ``cross``."""
         documents = sorted({q.document for q in self.questions})
         for layout in layouts:
             for language, organization in self.organizations[layout].items():
-                own = [d for d in documents if self._language_of(d) == language]
+                if layout == CROSS and language != REFERENCE:
+                    continue  # one organization, stored with the reference language's turn
+                wanted = REFERENCE if layout == CROSS else language
+                own = [d for d in documents if self._language_of(d) == wanted]
                 for document in documents if layout == "mixed" else own:
                     report = self.kit.ingest_path(self.folder / document, organization=organization)
                     if report.failed:
@@ -123,17 +134,16 @@ class LanguageEvaluation:
         """Figures per language of one layout and retrieval mode."""
         if mode not in RETRIEVAL_MODES:
             raise ConfigurationError(f"mode must be one of {', '.join(RETRIEVAL_MODES)}")
-        return self._per_language(
-            layout,
-            lambda question, organization: retrieval_figures(
-                [
-                    rank_of(
-                        self.kit.retrieve(question.question, organization, top_k=DEPTH, mode=mode),
-                        question,
-                    )
-                ]
-            ),
-        )
+
+        def judge(question: LanguageQuestion, organization: str) -> dict[str, float]:
+            found = self.kit.retrieve(question.question, organization, top_k=DEPTH, mode=mode)
+            return retrieval_figures([rank_of(found, self.expected(layout, question))])
+
+        return self._per_language(layout, judge)
+
+    def expected(self, layout: str, question: LanguageQuestion) -> LanguageQuestion:
+        """Whose document and section answer ``question`` in ``layout``."""
+        return self.reference[question.topic] if layout == CROSS else question
 
     def answers(self, layout: str) -> dict[str, dict[str, float]]:
         """Per language: how often the answer was given, cited the right section, had the phrase."""

@@ -184,27 +184,29 @@ def measured(kit: RagKit) -> dict[str, Any]:
 
 def test_the_question_set_asks_every_question_in_every_language() -> None:
     questions = load_questions(QUESTION_SET)
-    counts = {language: 0 for language in ("en", "de", "fr", "es")}
+    languages: dict[str, set[str]] = {}
     for question in questions:
-        counts[question.language] += 1
-    assert set(counts.values()) == {13}
+        languages.setdefault(question.topic, set()).add(question.language)
+    assert len(languages) == 13
+    assert all(found == {"en", "de", "fr", "es"} for found in languages.values())
 
 
 @pytest.mark.parametrize("language", ["de", "fr", "es"])
 def test_questions_in_a_language_find_its_sections_about_as_well_as_english(
     measured: dict[str, Any], language: str
 ) -> None:
+    # 13 questions a language: 0.92 is one miss, 0.84 two.
     english, own = measured["separate"]["en"], measured["separate"][language]
-    assert own["hit@3"] >= 0.9
-    assert own["hit@1"] >= english["hit@1"] - 0.2
-    assert measured["text"][language]["hit@3"] >= 0.8  # the stemmer alone, without the model
+    assert own["hit@3"] >= 0.92
+    assert own["hit@1"] >= min(0.84, english["hit@1"])
+    assert measured["text"][language]["hit@3"] >= 0.84  # the stemmer alone, without the model
 
 
 @pytest.mark.parametrize("language", ["en", "de", "fr", "es"])
 def test_in_a_mixed_knowledge_base_a_question_finds_its_own_language(
     measured: dict[str, Any], language: str
 ) -> None:
-    assert measured["mixed"][language]["hit@3"] >= 0.8
+    assert measured["mixed"][language]["hit@3"] >= 0.92
 
 
 @pytest.mark.parametrize("language", ["de", "fr", "es"])
@@ -212,5 +214,5 @@ def test_answers_in_a_language_cite_the_section_and_say_the_fact(
     measured: dict[str, Any], language: str
 ) -> None:
     answers = measured["answers"][language]
-    assert answers["cited"] >= 0.6
-    assert answers["contains"] >= 0.6
+    assert answers["cited"] >= 0.84
+    assert answers["contains"] >= 0.84
