@@ -5,9 +5,11 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pytest
 import sqlalchemy as sa
 
 from ragkit import Document
@@ -22,6 +24,25 @@ CURATED_ANSWER = (
     "Hold the headset's power button for five seconds until its light blinks blue, then "
     "choose Zephyr in the Bluetooth menu of the TV."
 )
+
+
+@pytest.fixture(autouse=True)
+def demo_documents_restored(server: Server) -> Iterator[None]:
+    """Documents a test adds to the demo organization are deleted after it (other tests, here
+    and in tests/webapp, expect the demo to hold exactly the example documents)."""
+    organization = server.demo.organization_id
+    before = {
+        row[0]
+        for row in server.query(
+            sa.select(Document.id).where(Document.organization_id == organization)
+        )
+    }
+    yield
+    added = server.query(sa.select(Document.id).where(Document.organization_id == organization))
+    kit = server.app.extensions["ragkit"]
+    for (document_id,) in added:
+        if document_id not in before:
+            kit.delete_document(document_id, organization)
 
 
 def sign_in(page: Page, server: Server, path: str = "/console") -> None:
