@@ -11,6 +11,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from ragkit import Chunk, DocumentStatus
+from ragkit.readers import CSV, DOCX, HTML, MARKDOWN, PDF, TEXT
 from webapp.console.access import current_organization, current_user, require_owner, wants_json
 from webapp.console.blueprint import blp
 from webapp.console.forms import PER_PAGE, page_number, text
@@ -20,6 +21,22 @@ from webapp.services import documents, questions
 from webapp.services.documents import UploadedDocument
 
 CHUNKS_PER_PAGE = 20
+TYPE_NAMES = {
+    PDF: "PDF",
+    DOCX: "Word",
+    HTML: "HTML",
+    MARKDOWN: "Markdown",
+    CSV: "CSV",
+    TEXT: "Text",
+}
+
+
+@blp.app_template_filter("document_type")
+def document_type(content_type: str) -> str:
+    """A content type as people name it (``Word`` rather than its long MIME type)."""
+    return TYPE_NAMES.get(content_type, content_type.rsplit("/", 1)[-1])
+
+
 STATUSES = [status.value for status in DocumentStatus]
 
 
