@@ -7,8 +7,6 @@ found nothing close enough to the question.
 
 from __future__ import annotations
 
-import itertools
-import math
 import re
 import uuid
 from collections.abc import Iterator, Sequence
@@ -17,20 +15,35 @@ from typing import Any, Protocol
 
 from ragkit.embeddings import EmbeddingModel
 from ragkit.retrieve import RetrievedChunk
+from ragkit.sentences import (
+    LIST_ITEM,
+    content_words,
+    cosine,
+    display_text,
+    introduces_list,
+    is_table_header,
+    numbers,
+    scoring_text,
+    split_sentences,
+    word_count,
+)
 from ragkit.settings import Settings
 
 ABSTENTION = "I couldn't find this in the knowledge base."
 EXTRACTIVE_MODEL = "extractive"
-# A sentence ends at . ! or ? before a space, at a blank line, or before a list item, heading or
-# table row; a single line break inside a paragraph (as PDFs have) does not end it.
-_BOUNDARY = re.compile(
-    r"(?<=[.!?])[\"')\]*]*(?:[ \t]+|[ \t]*\n[ \t]*)(?=\S)"
-    r"|\n[ \t]*\n\s*"
-    r"|\n(?=[ \t]*(?:[-*•–]\s|\d+[.)]\s|#|\|))"
+# Near-duplicates (the same fact in two documents) are said once, citing both.
+DUPLICATE_SIMILARITY = 0.9
+DUPLICATE_OVERLAP = 0.8
+# A sentence joins the best one only if it is nearly as relevant.
+RELEVANCE_MARGIN = 0.15
+# "How do I…" is answered by the steps when a passage lists them.
+STEPS_BONUS = 0.1
+# A sentence stating the number asked about ("version 3.5") beats its look-alikes.
+NUMBER_BONUS = 0.1
+_HOW_TO = re.compile(
+    r"\s*(?:how\s+(?:do|can|should|would)\s+(?:i|we|you)|how\s+to|what\s+are\s+the\s+steps)\b",
+    re.IGNORECASE,
 )
-_LIST_ITEM = re.compile(r"\s*(?:[-*•–]|\d+[.)])\s|\s*\|")
-_MARKUP = re.compile(r"\*\*|__|^\s*(?:[-*•–]|#+|\d+[.)])\s+")
-_WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
 
 
 @dataclass(frozen=True)
@@ -111,78 +124,24 @@ class Answerer(Protocol):
 
 @dataclass(frozen=True)
 class Sentence:
+    """A candidate sentence: its span in a retrieved chunk, verbatim and as answer text."""
+
     chunk_rank: int
     start: int
     end: int
     text: str
+    display: str
 
 
-def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Spans of the sentences (or list items) of ``text``, whitespace trimmed.
+@dataclass
+class Scored:
+    """A sentence with how well it answers, and the sentences that say the same thing."""
 
-    A short line without final punctuation (a heading, as PDFs flatten them) stands alone, and a
-    sentence that introduces a list (ends with a colon) keeps the list with it.
-    """
-    cuts = {0, len(text)}
-    cuts.update(match.end() for match in _BOUNDARY.finditer(text))
-    position = 0
-    for line in text.split("\n"):
-        end = position + len(line)
-        stripped = line.strip()
-        if 0 < len(stripped) < 60 and not stripped.endswith((".", ",", ";", ":", "!", "?")):
-            cuts.update((position, end + 1))
-        position = end + 1
-    ordered = sorted(cut for cut in cuts if cut <= len(text))
-    spans = [_trim(text, start, end) for start, end in itertools.pairwise(ordered)]
-    spans = [(start, end) for start, end in spans if end > start]
-    merged: list[tuple[int, int]] = []
-    absorbing = False
-    for start, end in spans:
-        item = text[start:end]
-        is_list_item = bool(_LIST_ITEM.match(item))
-        follows_intro = is_list_item or text[merged[-1][1] - 1] == ":" if merged else False
-        if absorbing and follows_intro and end - merged[-1][0] < 500:
-            merged[-1] = (merged[-1][0], end)
-            continue
-        merged.append((start, end))
-        absorbing = item.endswith(":") or (absorbing and is_list_item)
-    return merged
-
-
-def _trim(text: str, start: int, end: int) -> tuple[int, int]:
-    while start < end and text[start].isspace():
-        start += 1
-    while end > start and text[end - 1].isspace():
-        end -= 1
-    return start, end
-
-
-def scoring_text(sentence: str) -> str:
-    """What a sentence is compared with the question by: a list's introduction stands for it.
-
-    "To fix a sync conflict:" says what the steps under it are for; embedded with the steps, the
-    introduction's meaning is diluted by their details.
-    """
-    head, colon, rest = sentence.partition(":\n")
-    if colon and _LIST_ITEM.match(rest):
-        return head + ":"
-    return sentence
-
-
-def display_text(passage: str) -> str:
-    """A quoted passage as answer text: one line, without Markdown emphasis or list markers."""
-    lines = [_MARKUP.sub("", line).strip() for line in passage.splitlines()]
-    return " ".join(line for line in lines if line).replace("**", "")
-
-
-def content_words(text: str) -> set[str]:
-    return {word.lower() for word in _WORD.findall(text) if word.lower() not in STOPWORDS}
-
-
-def cosine(left: Sequence[float], right: Sequence[float]) -> float:
-    dot = sum(a * b for a, b in zip(left, right))
-    norm = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
-    return dot / norm if norm else 0.0
+    combined: float
+    similarity: float  # to the question, plus NUMBER_BONUS when it states the number asked
+    sentence: Sentence
+    vector: Sequence[float]
+    duplicates: list[Sentence] = field(default_factory=list)
 
 
 class ExtractiveAnswerer:
@@ -218,24 +177,10 @@ class ExtractiveAnswerer:
 
         ``model`` must be the one that embedded ``query_embedding``.
         """
-        sentences = self._candidates(chunks)
-        if not sentences:
+        scored = self._score(question, chunks, query_embedding, model)
+        if not scored or max(item.similarity for item in scored) < self.threshold:
             return abstain(question, self.model_name)
-        vectors = model.embed_texts([scoring_text(sentence.text) for sentence in sentences])
-        question_words = content_words(question)
-        top_score = max(chunk.score for chunk in chunks) or 1.0
-        scored = []
-        for sentence, vector in zip(sentences, vectors):
-            similarity = cosine(query_embedding, vector)
-            overlap = len(question_words & content_words(sentence.text))
-            support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
-            combined = similarity + 0.2 * support + 0.02 * min(overlap, 3)
-            scored.append((combined, similarity, sentence))
-        scored.sort(key=lambda item: -item[0])
-        if max(similarity for _, similarity, _ in scored) < self.threshold:
-            return abstain(question, self.model_name)
-        chosen = self._choose(scored, floor=scored[0][0] - 0.15)
-        return compose(question, chunks, chosen, self.model_name)
+        return compose(question, chunks, self._choose(scored), self.model_name)
 
     def stream(
         self,
@@ -248,32 +193,97 @@ class ExtractiveAnswerer:
         yield from re.findall(r"\S+\s*", answer.text)
         yield answer
 
+    def _score(
+        self,
+        question: str,
+        chunks: Sequence[RetrievedChunk],
+        query_embedding: Sequence[float],
+        model: EmbeddingModel,
+    ) -> list[Scored]:
+        """Every candidate sentence, best first: similarity to the question, its passage's rank
+        and the question's words it contains."""
+        sentences = self._candidates(chunks)
+        if not sentences:
+            return []
+        texts = [
+            scoring_text(sentence.text, chunks[sentence.chunk_rank].content, sentence.start)
+            for sentence in sentences
+        ]
+        vectors = model.embed_texts(texts)
+        question_words = content_words(question)
+        wants_steps = bool(_HOW_TO.match(question))
+        asked_numbers = numbers(question)
+        top_score = max(chunk.score for chunk in chunks) or 1.0
+        scored = []
+        for sentence, vector in zip(sentences, vectors):
+            similarity = cosine(query_embedding, vector)
+            if asked_numbers and _states(asked_numbers, numbers(sentence.display)):
+                similarity += NUMBER_BONUS  # "E-1017" means nothing to the model, all to users
+            overlap = len(question_words & content_words(sentence.display))
+            support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
+            combined = similarity + 0.2 * support + 0.02 * min(overlap, 3)
+            if wants_steps and introduces_list(sentence.text):
+                combined += STEPS_BONUS
+            scored.append(Scored(combined, similarity, sentence, vector))
+        scored.sort(key=lambda item: -item.combined)
+        return scored
+
     def _candidates(self, chunks: Sequence[RetrievedChunk]) -> list[Sentence]:
         seen: set[str] = set()
         found = []
         for rank, chunk in enumerate(chunks):
             for start, end in split_sentences(chunk.content):
                 text = chunk.content[start:end]
-                key = " ".join(text.lower().split())
-                if len(_WORD.findall(text)) < 4 or key in seen or _is_heading(text, chunk):
+                display = display_text(text, chunk.content, start)
+                key = " ".join(display.lower().split())
+                if word_count(display) < 4 or key in seen or _is_heading(text, chunk):
+                    continue
+                if is_table_header(chunk.content, start, end):
                     continue
                 seen.add(key)
-                found.append(Sentence(rank, start, end, text))
+                found.append(Sentence(rank, start, end, text, display))
         return found
 
-    def _choose(self, scored: list[tuple[float, float, Sentence]], floor: float) -> list[Sentence]:
-        chosen: list[Sentence] = []
+    def _choose(self, scored: list[Scored]) -> list[Scored]:
+        """The best sentences, each said once: a near-duplicate joins the one it repeats."""
+        best = scored[0]
+        floor = best.combined - RELEVANCE_MARGIN
+        chosen: list[Scored] = []
         length = 0
-        for combined, similarity, sentence in scored:
-            if len(chosen) == self.max_sentences or combined < floor:
+        for item in scored:
+            if item.combined < floor:
                 break
-            if similarity < self.threshold:
+            repeated = next((kept for kept in chosen if _same_fact(kept, item)), None)
+            if repeated is not None:
+                repeated.duplicates.append(item.sentence)
                 continue
-            if chosen and length + len(sentence.text) > self.max_chars:
+            if len(chosen) == self.max_sentences or item.similarity < self.threshold:
                 continue
-            chosen.append(sentence)
-            length += len(sentence.text)
-        return sorted(chosen, key=lambda sentence: (sentence.chunk_rank, sentence.start))
+            if chosen and length + len(item.sentence.display) > self.max_chars:
+                continue
+            chosen.append(item)
+            length += len(item.sentence.display)
+        return sorted(chosen, key=lambda item: (item.sentence.chunk_rank, item.sentence.start))
+
+
+def _states(asked: set[str], stated: set[str]) -> bool:
+    """Whether a sentence states one of the numbers asked about ("3.5" matches "3.5.0")."""
+    return any(
+        number == wanted or number.startswith(wanted + ".") for number in stated for wanted in asked
+    )
+
+
+def _same_fact(kept: Scored, other: Scored) -> bool:
+    """The same statement in other words; "3.5.0 - released 4 March" is not "3.6.0 - ..."."""
+    left_numbers, right_numbers = numbers(kept.sentence.display), numbers(other.sentence.display)
+    if not (left_numbers <= right_numbers or right_numbers <= left_numbers):
+        return False
+    if cosine(kept.vector, other.vector) >= DUPLICATE_SIMILARITY:
+        return True
+    left, right = content_words(kept.sentence.display), content_words(other.sentence.display)
+    return (
+        bool(left and right) and len(left & right) / min(len(left), len(right)) >= DUPLICATE_OVERLAP
+    )
 
 
 def _is_heading(text: str, chunk: RetrievedChunk) -> bool:
@@ -283,7 +293,7 @@ def _is_heading(text: str, chunk: RetrievedChunk) -> bool:
         return True
     untermed = not stripped.endswith((".", "!", "?", ":", "|"))
     factual = any(character.isdigit() for character in stripped)
-    return untermed and len(stripped) < 60 and not factual and not _LIST_ITEM.match(text)
+    return untermed and len(stripped) < 60 and not factual and not LIST_ITEM.match(text)
 
 
 def abstain(question: str, model_name: str) -> Answer:
@@ -293,21 +303,29 @@ def abstain(question: str, model_name: str) -> Answer:
 def compose(
     question: str,
     chunks: Sequence[RetrievedChunk],
-    sentences: Sequence[Sentence],
+    chosen: Sequence[Scored],
     model_name: str,
 ) -> Answer:
-    """Join the chosen sentences, numbering their chunks in order of first use."""
+    """Join the chosen sentences, numbering their chunks in order of first use.
+
+    A sentence that other passages repeat cites them too (``[1][2]``); each citation quotes
+    the verbatim span of its chunk that the answer uses.
+    """
     numbers: dict[int, int] = {}
     spans: dict[int, tuple[int, int]] = {}
     parts = []
-    for sentence in sentences:
-        number = numbers.setdefault(sentence.chunk_rank, len(numbers) + 1)
-        start, end = spans.get(sentence.chunk_rank, (sentence.start, sentence.end))
-        spans[sentence.chunk_rank] = (min(start, sentence.start), max(end, sentence.end))
-        text = display_text(sentence.text).rstrip(" ,;")
-        if not text.endswith((".", "!", "?", ":", "|")):
+    for item in chosen:
+        marks = []
+        for sentence in [item.sentence, *item.duplicates]:
+            number = numbers.setdefault(sentence.chunk_rank, len(numbers) + 1)
+            start, end = spans.get(sentence.chunk_rank, (sentence.start, sentence.end))
+            spans[sentence.chunk_rank] = (min(start, sentence.start), max(end, sentence.end))
+            if f"[{number}]" not in marks:
+                marks.append(f"[{number}]")
+        text = item.sentence.display.rstrip(" ,;")
+        if not text.endswith((".", "!", "?", ":")):
             text += "."
-        parts.append(f"{text} [{number}]")
+        parts.append(f"{text} {''.join(marks)}")
     citations = [
         make_citation(number, chunks[rank], *spans[rank]) for rank, number in numbers.items()
     ]
@@ -326,13 +344,3 @@ def make_citation(number: int, chunk: RetrievedChunk, start: int, end: int) -> C
         quote=chunk.content[start:end],
         score=chunk.score,
     )
-
-
-STOPWORDS = frozenset(
-    {
-        *("a", "an", "and", "are", "as", "at", "be", "by", "can", "could", "do", "does", "for"),
-        *("from", "how", "i", "if", "in", "is", "it", "its", "me", "my", "of", "on", "or", "our"),
-        *("should", "so", "that", "the", "their", "there", "this", "to", "was", "we", "what"),
-        *("when", "where", "which", "who", "why", "will", "with", "you", "your", "yours"),
-    }
-)

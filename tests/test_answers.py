@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from ragkit import ABSTENTION, RagKit, Turn
-from ragkit.answer import split_sentences
+from ragkit.sentences import display_text, is_table_header, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -121,3 +122,69 @@ def test_sentences_keep_lists_with_their_introduction() -> None:
         "Version 3.6.0 adds sync.",
         "Done!",
     ]
+
+
+READABILITY_QUESTIONS = [
+    "How much does the Team plan cost per year?",
+    "What is the default cache size limit?",
+    "How do I turn on two-factor authentication?",
+    "How do I export all of my data?",
+    "How much storage does the Free plan have?",
+    "Can I get a refund on a monthly plan?",
+]
+
+
+@pytest.mark.parametrize("question", READABILITY_QUESTIONS)
+def test_answers_carry_no_raw_markup_and_no_repeated_sentence(
+    kit: RagKit, support_org: str, question: str
+) -> None:
+    answer = kit.ask(question, support_org)
+    assert not answer.abstained
+    for markup in ("**", "|", "`", "## ", "_usd"):
+        assert markup not in answer.text, (markup, answer.text)
+    sentences = [part.strip() for part in re.split(r"\[\d+\]", answer.text) if part.strip()]
+    assert len(sentences) == len(set(sentences)), answer.text
+
+
+def test_a_table_row_is_answered_with_its_column_headers(kit: RagKit, support_org: str) -> None:
+    answer = kit.ask("How much does the Team plan cost per year?", support_org)
+    assert "Team — Monthly: $14 per member/month; Annual: $144 per member/year" in answer.text
+    quote = next(c.quote for c in answer.citations if "$144" in c.quote)
+    assert quote.startswith("| Team |")  # the citation stays verbatim
+
+
+def test_the_same_fact_in_two_documents_is_said_once_citing_both(
+    kit: RagKit, support_org: str
+) -> None:
+    answer = kit.ask("What is the default cache size limit?", support_org)
+    assert answer.text.count("5 GB") == 1, answer.text
+    assert "[1][2]" in answer.text
+    assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {
+        "troubleshooting.pdf",
+        "release-notes.txt",
+    }
+
+
+def test_how_do_i_questions_get_the_list_of_steps(kit: RagKit, support_org: str) -> None:
+    answer = kit.ask("How do I fix a sync conflict?", support_org)
+    assert "To fix a sync conflict:" in answer.text
+    assert "Resolve conflict" in answer.text and "Compare the two versions" in answer.text
+
+
+def test_an_error_code_the_model_does_not_know_is_still_answered(
+    kit: RagKit, support_org: str
+) -> None:
+    answer = kit.ask("What does E-1017 mean?", support_org)
+    assert "Storage quota exceeded" in answer.text
+
+
+def test_display_text_drops_markup_and_spells_out_table_rows() -> None:
+    passage = "| Plan | Monthly |\n|------|---------|\n| Pro | $8/month |\n"
+    start = passage.index("| Pro")
+    row = passage[start : passage.index("\n", start)]
+    assert display_text(row, passage, start) == "Pro — Monthly: $8/month"
+    assert is_table_header(passage, 0, passage.index("\n"))
+    assert display_text("See **[the guide](https://x.example)** <b>now</b> `.md`") == (
+        "See the guide now .md"
+    )
+    assert display_text("plan: Pro; monthly_price_usd: 8") == "plan: Pro; monthly price usd: 8"
