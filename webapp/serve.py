@@ -27,6 +27,7 @@ from redis.exceptions import RedisError
 
 from ragkit import Settings
 from ragkit.database import start_embedded
+from ragkit.envfile import load_env_file
 from workers.queue import DEFAULT_REDIS_URL
 
 STOP_SECONDS = 20
@@ -197,6 +198,8 @@ def demo_documents(demo: dict[str, Any]) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:  # run as a program: `.env` counts, as for `flask` and `ragkit`
+        load_env_file()
     arguments = parse_arguments(argv)
     settings = Settings.from_env()
     env = {**os.environ, "FLASK_APP": "webapp", "DATABASE_URL": database_url(settings)}
