@@ -12,6 +12,8 @@ from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
+import psycopg
+import sqlalchemy.exc
 from flask import Flask, Response, jsonify
 from redis.exceptions import RedisError
 from werkzeug.exceptions import HTTPException
@@ -29,6 +31,16 @@ from ragkit import (
 )
 
 log = logging.getLogger(__name__)
+
+# Seconds a client is asked to wait when a backing service (database, Redis) is down.
+RETRY_AFTER_SECONDS = 5
+# Errors that mean the database could not be reached, not that the statement was wrong.
+DATABASE_OUTAGES: tuple[type[Exception], ...] = (
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+)
 
 
 class WebappError(Exception):
@@ -128,7 +140,19 @@ def handle_ragkit_error(error: RagkitError) -> tuple[Response, int]:
 
 def handle_redis_error(error: RedisError) -> tuple[Response, int]:
     log.error("Redis is unavailable: %s", error)
-    return error_response(503, "The token store is unavailable; try again shortly.")
+    return service_unavailable("The token store is unavailable; try again shortly.")
+
+
+def handle_database_outage(error: Exception) -> tuple[Response, int]:
+    log.error("the database is unavailable: %s", error)
+    return service_unavailable("The database is unavailable; try again shortly.")
+
+
+def service_unavailable(message: str) -> tuple[Response, int]:
+    """A 503 that tells the client when to try again."""
+    response, status = error_response(503, message, code="service_unavailable")
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response, status
 
 
 def handle_unexpected(error: Exception) -> tuple[Response, int]:
@@ -141,4 +165,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(HTTPException, handle_http_exception)
     app.register_error_handler(RagkitError, handle_ragkit_error)
     app.register_error_handler(RedisError, handle_redis_error)
+    for outage in DATABASE_OUTAGES:
+        app.register_error_handler(outage, handle_database_outage)
     app.register_error_handler(Exception, handle_unexpected)

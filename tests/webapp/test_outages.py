@@ -1,0 +1,53 @@
+"""The API answers 503 with the JSON error shape while the database cannot be reached."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from webapp import create_app
+from webapp.extensions import db
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def app_without_database(app_config: dict[str, Any]) -> Iterator[Flask]:
+    url = f"postgresql+psycopg://ragkit@127.0.0.1:{closed_port()}/ragkit?connect_timeout=2"
+    application = create_app({**app_config, "DATABASE_URL": url})
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("post", "/api/v1/auth/login", {"email": "a@example.com", "password": "x" * 12}),
+        (
+            "post",
+            "/api/v1/auth/register",
+            {"email": "b@example.com", "password": "x" * 12, "organization": "Acme"},
+        ),
+    ],
+)
+def test_database_outage_answers_503_with_retry_after(
+    app_without_database: Flask, method: str, path: str, body: dict[str, str]
+) -> None:
+    response = getattr(app_without_database.test_client(), method)(path, json=body)
+
+    assert response.status_code == 503, response.data
+    assert response.json["code"] == "service_unavailable"
+    assert response.json["status"] == 503
+    assert set(response.json) >= {"code", "status", "message", "errors"}
+    assert "database" in response.json["message"]
+    assert int(response.headers["Retry-After"]) > 0
