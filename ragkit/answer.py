@@ -141,7 +141,7 @@ class Scored:
     similarity: float  # to the question, plus NUMBER_BONUS when it states the number asked
     sentence: Sentence
     vector: Sequence[float]
-    duplicates: list[Sentence] = field(default_factory=list)
+    duplicates: list[Scored] = field(default_factory=list)
 
 
 class ExtractiveAnswerer:
@@ -255,7 +255,7 @@ class ExtractiveAnswerer:
                 break
             repeated = next((kept for kept in chosen if _same_fact(kept, item)), None)
             if repeated is not None:
-                repeated.duplicates.append(item.sentence)
+                repeated.duplicates.append(item)
                 continue
             if len(chosen) == self.max_sentences or item.similarity < self.threshold:
                 continue
@@ -313,13 +313,18 @@ def compose(
     """
     numbers: dict[int, int] = {}
     spans: dict[int, tuple[int, int]] = {}
+    support: dict[int, float] = {}
     parts = []
     for item in chosen:
         marks = []
-        for sentence in [item.sentence, *item.duplicates]:
+        for said in [item, *item.duplicates]:
+            sentence = said.sentence
             number = numbers.setdefault(sentence.chunk_rank, len(numbers) + 1)
             start, end = spans.get(sentence.chunk_rank, (sentence.start, sentence.end))
             spans[sentence.chunk_rank] = (min(start, sentence.start), max(end, sentence.end))
+            support[sentence.chunk_rank] = max(
+                support.get(sentence.chunk_rank, -1.0), said.similarity
+            )
             if f"[{number}]" not in marks:
                 marks.append(f"[{number}]")
         text = item.sentence.display.rstrip(" ,;")
@@ -327,12 +332,23 @@ def compose(
             text += "."
         parts.append(f"{text} {''.join(marks)}")
     citations = [
-        make_citation(number, chunks[rank], *spans[rank]) for rank, number in numbers.items()
+        make_citation(number, chunks[rank], *spans[rank], score=min(support[rank], 1.0))
+        for rank, number in numbers.items()
     ]
     return Answer(text=" ".join(parts), citations=citations, model=model_name, question=question)
 
 
-def make_citation(number: int, chunk: RetrievedChunk, start: int, end: int) -> Citation:
+def make_citation(
+    number: int, chunk: RetrievedChunk, start: int, end: int, score: float | None = None
+) -> Citation:
+    """A citation of ``chunk[start:end]``.
+
+    ``score`` says how strongly the passage supports the answer, as a cosine similarity to the
+    question, so that it means the same in every answer; without one, the chunk's similarity to
+    the query (its dense score) stands in, or its retrieval score in text-only search.
+    """
+    if score is None:
+        score = chunk.dense_score if chunk.dense_score is not None else chunk.score
     return Citation(
         n=number,
         chunk_id=chunk.chunk_id,
@@ -342,5 +358,5 @@ def make_citation(number: int, chunk: RetrievedChunk, start: int, end: int) -> C
         page=chunk.page_number,
         section=chunk.section_title,
         quote=chunk.content[start:end],
-        score=chunk.score,
+        score=score,
     )

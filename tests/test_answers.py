@@ -188,3 +188,30 @@ def test_display_text_drops_markup_and_spells_out_table_rows() -> None:
         "See the guide now .md"
     )
     assert display_text("plan: Pro; monthly_price_usd: 8") == "plan: Pro; monthly price usd: 8"
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How do I bake sourdough bread?",
+        "Who won the 2018 World Cup?",
+        "What is the capital of France?",
+    ],
+)
+def test_a_one_document_knowledge_base_abstains_on_unrelated_questions(
+    kit: RagKit, example_docs: Path, question: str
+) -> None:
+    organization = f"one-doc-{abs(hash(question)) % 10**8}"
+    kit.ingest_file(example_docs / "refund-policy.docx", organization)
+    answer = kit.ask(question, organization)
+    assert answer.abstained and answer.citations == []
+
+
+def test_citation_scores_are_similarities_that_mean_the_same_in_every_answer(
+    kit: RagKit, support_org: str
+) -> None:
+    """Not scaled per query: the best citation of an answer is not simply 1.0."""
+    for question in ("How long is the password reset link valid?", "What does E-1042 mean?"):
+        answer = kit.ask(question, support_org)
+        scores = [citation.score for citation in answer.citations]
+        assert scores and all(kit.settings.abstain_threshold <= score < 1.0 for score in scores)
