@@ -1,11 +1,14 @@
 """Configuration of the web application: defaults, then the environment, then the caller's dict.
 
-``RAGKIT_ENV=production`` makes :func:`check_production` refuse default or missing secrets.
+Any ``RAGKIT_ENV`` other than ``development`` or ``test`` (``production``, ``prod``, ``staging``...)
+makes :func:`check_production` refuse a missing, development or weak secret.
 """
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
@@ -19,6 +22,12 @@ from webapp.errors import InsecureConfiguration
 from workers.queue import checked_prefix, prefixed
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
+DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "test"})
+SECRET_SETTINGS = ("SECRET_KEY", "JWT_SECRET_KEY")
+MIN_SECRET_LENGTH = 32
+# Shannon entropy per character of the secret's own characters: `secrets.token_hex(16)` scores
+# about 3.6 (never below 3 in practice), `"a" * 40` scores 0 and `"abab..."` 1.
+MIN_SECRET_ENTROPY_BITS = 2.5
 MEBIBYTE = 1024 * 1024
 # Room for the multipart envelope and the form fields around the file itself.
 MULTIPART_OVERHEAD = 64 * 1024
@@ -148,14 +157,45 @@ def check_public_limits(config: Config) -> None:
 
 
 def check_production(config: Config) -> None:
-    """In production, refuse to start with a missing or development secret."""
-    if config["RAGKIT_ENV"] != "production":
+    """Outside development and tests, refuse to start with a missing, development or weak secret.
+
+    The environment name is normalised (``" Production "`` is ``production``) and stored so.
+    """
+    environment = normalise_environment(config["RAGKIT_ENV"])
+    config["RAGKIT_ENV"] = environment
+    if environment in DEVELOPMENT_ENVIRONMENTS:
         return
-    for name in ("SECRET_KEY", "JWT_SECRET_KEY"):
-        if not config.get(name) or config[name] == DEVELOPMENT_SECRET:
+    for name in SECRET_SETTINGS:
+        problem = secret_problem(config.get(name))
+        if problem:
             raise InsecureConfiguration(
-                f"RAGKIT_ENV=production needs {name}: set it to a long random value"
+                f"RAGKIT_ENV={environment} refuses {name}: it is {problem}; set it to a long "
+                f'random value, e.g. python -c "import secrets; print(secrets.token_hex(32))"'
             )
+
+
+def normalise_environment(name: str | None) -> str:
+    """``" Production "`` -> ``production``; unset counts as ``development``."""
+    return (name or "").strip().lower() or "development"
+
+
+def secret_problem(secret: str | None) -> str | None:
+    """Why ``secret`` is unfit for production, or ``None`` when it is strong enough."""
+    if not secret:
+        return "missing"
+    if secret == DEVELOPMENT_SECRET:
+        return "the development secret"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"shorter than {MIN_SECRET_LENGTH} characters"
+    if entropy_per_character(secret) < MIN_SECRET_ENTROPY_BITS:
+        return "too predictable (too few distinct characters)"
+    return None
+
+
+def entropy_per_character(text: str) -> float:
+    """Shannon entropy, in bits, of the distribution of ``text``'s characters."""
+    counts = Counter(text).values()
+    return -sum(count / len(text) * math.log2(count / len(text)) for count in counts)
 
 
 def cors_origins(config: Config) -> list[str]:

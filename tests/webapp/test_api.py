@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 
 import pytest
 from flask import Flask
@@ -90,7 +91,8 @@ def test_production_refuses_default_or_missing_secrets(
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
     config = {key: value for key, value in app_config.items() if "SECRET" not in key}
     if secret:
-        config |= {"SECRET_KEY": "s" * 40, "JWT_SECRET_KEY": "j" * 40} | secret
+        config |= {"SECRET_KEY": secrets.token_hex(32), "JWT_SECRET_KEY": secrets.token_hex(32)}
+        config |= secret
 
     with pytest.raises(InsecureConfiguration):
         create_app({**config, "RAGKIT_ENV": "production"})
@@ -100,8 +102,8 @@ def test_production_starts_with_real_secrets(app_config: dict) -> None:
     config = {
         **app_config,
         "RAGKIT_ENV": "production",
-        "SECRET_KEY": "s" * 40,
-        "JWT_SECRET_KEY": "j" * 40,
+        "SECRET_KEY": secrets.token_hex(32),
+        "JWT_SECRET_KEY": secrets.token_hex(32),
     }
 
     assert create_app(config).config["RAGKIT_ENV"] == "production"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -114,8 +115,8 @@ def test_the_session_cookie_is_secure_in_production(app_config: dict) -> None:
         {
             **app_config,
             "RAGKIT_ENV": "production",
-            "JWT_SECRET_KEY": "x" * 40,
-            "SECRET_KEY": "y" * 40,
+            "JWT_SECRET_KEY": secrets.token_hex(32),
+            "SECRET_KEY": secrets.token_hex(32),
         }
     )
     assert production.config["SESSION_COOKIE_SECURE"] is True
