@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 from ragkit.embeddings import EmbeddingModel
+from ragkit.languages import fixed_text, question_language
 from ragkit.retrieve import RetrievedChunk
 from ragkit.sentences import (
     LIST_ITEM,
@@ -297,7 +298,9 @@ def _is_heading(text: str, chunk: RetrievedChunk) -> bool:
 
 
 def abstain(question: str, model_name: str) -> Answer:
-    return Answer(text=ABSTENTION, abstained=True, model=model_name, question=question)
+    """The answer that says the knowledge base does not cover ``question``, in its language."""
+    text = fixed_text("abstention", question_language(question))
+    return Answer(text=text, abstained=True, model=model_name, question=question)
 
 
 def compose(

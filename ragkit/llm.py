@@ -12,6 +12,7 @@ from llama_index.core.llms import LLM
 from ragkit.answer import ABSTENTION, Answer, Turn, abstain, cosine, make_citation
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import AnswerError, ConfigurationError
+from ragkit.languages import fixed_texts
 from ragkit.retrieve import RetrievedChunk
 from ragkit.settings import Settings
 
@@ -161,7 +162,7 @@ class LLMAnswerer:
 
     def _parse(self, question: str, text: str, chunks: Sequence[RetrievedChunk]) -> Answer:
         numbers = cited_numbers(text, len(chunks))
-        if not numbers or text.startswith(ABSTENTION):
+        if not numbers or text.startswith(tuple(fixed_texts("abstention"))):
             return Answer(
                 text=text or ABSTENTION, abstained=True, model=self.model_name, question=question
             )

@@ -215,3 +215,18 @@ def test_citation_scores_are_similarities_that_mean_the_same_in_every_answer(
         answer = kit.ask(question, support_org)
         scores = [citation.score for citation in answer.citations]
         assert scores and all(kit.settings.abstain_threshold <= score < 1.0 for score in scores)
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Wie wird das Wetter morgen in Berlin sein?", "Wissensdatenbank"),
+        ("Quel temps fera-t-il demain à Marseille ?", "base de connaissances"),
+        ("¿Qué tiempo hará mañana en Madrid?", "base de conocimientos"),
+    ],
+)
+def test_the_abstention_is_in_the_language_of_the_question(
+    kit: RagKit, support_org: str, question: str, expected: str
+) -> None:
+    answer = kit.ask(question, support_org)
+    assert answer.abstained and expected in answer.text
