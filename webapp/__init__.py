@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask
 
 from ragkit.migrate import MIGRATIONS_DIR
-from webapp import cli, config, docs, errors, security
+from webapp import cli, config, docs, errors, request_checks, security
 from webapp.auth import tokens
 from webapp.extensions import api, cors, db, jwt, limiter, migrate, redis_client
 
@@ -43,6 +43,7 @@ def create_app(test_config: Mapping[str, Any] | None = None) -> Flask:
     register_blueprints(app)
     errors.init_app(app)
     security.init_app(app)
+    request_checks.init_app(app)
     cli.init_app(app)
     return app
 

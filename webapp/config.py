@@ -18,6 +18,7 @@ from limits import parse_many
 
 from ragkit import ConfigurationError, Settings
 from ragkit.database import normalise_url, start_embedded
+from ragkit.settings import DEFAULT_EMBED_MODEL
 from webapp.errors import InsecureConfiguration
 from workers.queue import checked_prefix, prefixed
 
@@ -69,6 +70,7 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_TOKEN_DAYS": 7,
     "WEBHOOK_TIMEOUT": 10,
     "RATELIMIT_HEADERS_ENABLED": True,
+    "RAGKIT_ALLOWED_EMBED_MODELS": "",
 }
 
 ENVIRONMENT: dict[str, Any] = {
@@ -88,6 +90,7 @@ ENVIRONMENT: dict[str, Any] = {
     "PUBLIC_MAX_QUESTION_LENGTH": int,
     "PUBLIC_TOKEN_DAYS": float,
     "WEBHOOK_TIMEOUT": float,
+    "RAGKIT_ALLOWED_EMBED_MODELS": str,
 }
 
 
@@ -196,6 +199,13 @@ def entropy_per_character(text: str) -> float:
     """Shannon entropy, in bits, of the distribution of ``text``'s characters."""
     counts = Counter(text).values()
     return -sum(count / len(text) * math.log2(count / len(text)) for count in counts)
+
+
+def allowed_embed_models(config: Mapping[str, Any]) -> frozenset[str]:
+    """Models a reindex may switch to: the shipped one, the configured one and the listed ones."""
+    listed = (name.strip() for name in config["RAGKIT_ALLOWED_EMBED_MODELS"].split(","))
+    configured = {DEFAULT_EMBED_MODEL, config["RAGKIT_SETTINGS"].embed_model}
+    return frozenset(configured | {name for name in listed if name})
 
 
 def cors_origins(config: Config) -> list[str]:

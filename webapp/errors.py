@@ -109,7 +109,9 @@ def handle_http_exception(error: HTTPException) -> tuple[Response, int]:
     status = error.code or 500
     data = dict(getattr(error, "data", None) or {})
     errors = data.pop("errors", None) or data.pop("messages", None)
-    headers = data.pop("headers", None) or {}
+    # Werkzeug's own headers, e.g. `Allow` on a 405, then those given to `abort(headers=...)`.
+    headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
+    headers.update(data.pop("headers", None) or {})
     message = data.pop("message", None) or _describe(error, errors)
     data.pop("exc", None)
     data.pop("schema", None)

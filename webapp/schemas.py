@@ -5,9 +5,12 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
+MAX_PAGE = 1_000_000
+
 
 class PageQuerySchema(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1))
+    # Bounded so that the offset, page x per_page, always fits the database's integers.
+    page = ma.fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     per_page = ma.fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

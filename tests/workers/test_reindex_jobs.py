@@ -139,7 +139,7 @@ def test_reindex_runs_are_private_to_their_organization_and_owners(
         ({"batch_size": 0}, 422),
         ({"chunk_size": 5}, 422),
         ({"document_ids": ["not-a-uuid"]}, 422),
-        ({"embed_model": "nonsense"}, 400),
+        ({"embed_model": "nonsense"}, 422),
     ],
 )
 def test_bad_reindex_requests_are_refused(
