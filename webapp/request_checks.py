@@ -1,7 +1,8 @@
 """Refuse input no endpoint can store or parse, before any view sees it.
 
 * A NUL byte in the query string, a form field, an uploaded file's name or any string of a JSON
-  body: PostgreSQL text cannot hold one, so it would fail deep inside a query. 400 instead.
+  body, or a lone UTF-16 surrogate (``"\\ud800"``) in a JSON string: PostgreSQL text cannot hold
+  them, so they would fail deep inside a query. 400 instead.
 * A JSON body nested deeper than the parser's recursion allows: 400 instead of a RecursionError.
 """
 
@@ -14,6 +15,17 @@ from flask import Flask, request
 from flask_smorest import abort
 
 NUL = "\x00"
+
+
+def storable(text: str) -> bool:
+    """Whether PostgreSQL can store ``text``: no NUL, valid UTF-8 (no lone surrogates)."""
+    if NUL in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def strings_in(value: Any) -> Iterator[str]:
@@ -49,14 +61,15 @@ def json_body() -> Any:
 
 
 def refuse_hostile_input() -> None:
-    """``before_request``: 400 with the JSON error shape for NUL bytes or runaway nesting."""
+    """``before_request``: 400 with the JSON error shape for unstorable text or runaway nesting."""
     located = (("query or form", form_strings()), ("JSON body", strings_in(json_body())))
     for location, texts in located:
-        if any(NUL in text for text in texts):
+        if not all(storable(text) for text in texts):
             abort(
                 400,
-                message=f"The {location} contains a NUL character, which text cannot hold.",
-                errors={location: ["NUL characters are not allowed."]},
+                message=f"The {location} contains a NUL character or invalid Unicode, "
+                "which text cannot hold.",
+                errors={location: ["NUL characters and lone surrogates are not allowed."]},
             )
 
 

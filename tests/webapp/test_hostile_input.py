@@ -203,3 +203,19 @@ def test_405_names_the_allowed_methods(
     assert_error(response, 405)
     methods = {name.strip() for name in response.headers["Allow"].split(",")}
     assert allowed <= methods
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/chat/conversations", '{"title": "half a pair \\ud800"}'),
+        ("/api/v1/organizations/", '{"name": "\\udfff"}'),
+    ],
+)
+def test_a_lone_surrogate_in_json_text_is_400(
+    client: FlaskClient, owner: Account, path: str, body: str
+) -> None:
+    method = client.patch if path.startswith("/api/v1/organizations") else client.post
+    response = method(path, data=body, content_type="application/json", headers=owner.headers)
+
+    assert_error(response, 400)
