@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.webapp.conftest import Account
 from webapp import create_app
 from webapp.extensions import db
 
@@ -50,4 +51,24 @@ def test_database_outage_answers_503_with_retry_after(
     assert response.json["status"] == 503
     assert set(response.json) >= {"code", "status", "message", "errors"}
     assert "database" in response.json["message"]
+    assert int(response.headers["Retry-After"]) > 0
+
+
+@pytest.fixture
+def app_without_redis(app_config: dict[str, Any], kit: Any) -> Iterator[Flask]:
+    application = create_app({**app_config, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"})
+    application.extensions["ragkit"] = kit
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_redis_outage_answers_503_with_retry_after(
+    app_without_redis: Flask, owner: Account
+) -> None:
+    response = app_without_redis.test_client().get("/api/v1/auth/me", headers=owner.headers)
+
+    assert response.status_code == 503, response.data
+    assert response.json["code"] == "service_unavailable"
+    assert set(response.json) >= {"code", "status", "message", "errors"}
     assert int(response.headers["Retry-After"]) > 0
