@@ -98,7 +98,9 @@ def supervise(
     ``started`` runs first (e.g. waits for the web app and prints its address); Ctrl-C during it
     stops everything as well.
     """
+    # Both set explicitly: a launcher started in the background inherits SIGINT ignored.
     signal.signal(signal.SIGTERM, interrupt)
+    signal.signal(signal.SIGINT, interrupt)
     try:
         if started is not None:
             started()
@@ -112,7 +114,7 @@ def supervise(
 
 
 def interrupt(signum: int, frame: object) -> None:
-    """SIGTERM stops the launcher as Ctrl-C does."""
+    """SIGTERM (and SIGINT, whatever the launcher inherited) stops everything as Ctrl-C does."""
     raise KeyboardInterrupt
 
 
