@@ -28,6 +28,7 @@ from redis.exceptions import RedisError
 from ragkit import Settings
 from ragkit.database import start_embedded
 from ragkit.envfile import load_env_file
+from webapp.config import DEVELOPMENT_ENVIRONMENTS, normalise_environment
 from workers.queue import DEFAULT_REDIS_URL
 
 STOP_SECONDS = 20
@@ -138,7 +139,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         action=argparse.BooleanOptionalAction,
         default=None,
         help="create the demo organization, user, widget and documents "
-        "(default: on with the embedded database, off with DATABASE_URL or RAGKIT_ENV=production)",
+        "(default: on with the embedded database in development, off with DATABASE_URL or any "
+        "other RAGKIT_ENV)",
     )
     return parser.parse_args(argv)
 
@@ -146,7 +148,8 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
 def wants_demo(arguments: argparse.Namespace, settings: Settings) -> bool:
     if arguments.demo is not None:
         return bool(arguments.demo)
-    return not settings.database_url and os.environ.get("RAGKIT_ENV") != "production"
+    environment = normalise_environment(os.environ.get("RAGKIT_ENV") or "development")
+    return not settings.database_url and environment in DEVELOPMENT_ENVIRONMENTS
 
 
 def seed_demo(env: dict[str, str], host: str) -> dict[str, Any] | None:

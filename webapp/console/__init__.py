@@ -15,6 +15,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.wrappers import Response
 
 from webapp.cli import ragkit_cli
+from webapp.config import DEVELOPMENT_ENVIRONMENTS
 from webapp.console import (  # noqa: F401 - each module adds its pages to the blueprint
     access,
     conversations,
@@ -43,7 +44,8 @@ def init_app(app: Flask, api_blueprints: tuple = ()) -> None:
     """
     app.config["SESSION_COOKIE_HTTPONLY"] = True
     app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
-    app.config["SESSION_COOKIE_SECURE"] = app.config["RAGKIT_ENV"] == "production"
+    # Every environment but development/test is served over TLS (as check_production demands).
+    app.config["SESSION_COOKIE_SECURE"] = app.config["RAGKIT_ENV"] not in DEVELOPMENT_ENVIRONMENTS
     # A console tab stays open for hours: the token lives as long as the session.
     app.config.setdefault("WTF_CSRF_TIME_LIMIT", None)
     csrf.init_app(app)
