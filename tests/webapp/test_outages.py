@@ -55,8 +55,17 @@ def test_database_outage_answers_503_with_retry_after(
 
 
 @pytest.fixture
-def app_without_redis(app_config: dict[str, Any], kit: Any) -> Iterator[Flask]:
-    application = create_app({**app_config, "REDIS_URL": f"redis://127.0.0.1:{closed_port()}/0"})
+def app_without_redis(app: Flask, app_config: dict[str, Any], kit: Any) -> Iterator[Flask]:
+    # The rate limiter is one extension for every app of the process and takes the storage of
+    # the app built last: it keeps the session's Redis, so later tests still count their limits.
+    closed = f"redis://127.0.0.1:{closed_port()}/0"
+    application = create_app(
+        {
+            **app_config,
+            "REDIS_URL": closed,
+            "RATELIMIT_STORAGE_URI": app.config["RATELIMIT_STORAGE_URI"],
+        }
+    )
     application.extensions["ragkit"] = kit
     yield application
     with application.app_context():
