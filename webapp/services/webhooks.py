@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from webapp.chat.schemas import MessageSchema
 from webapp.errors import WebappError
@@ -54,6 +54,7 @@ def handoff_event(session: Session, handoff: HandoffRequest, sent_at: int) -> di
     messages = session.execute(
         sa.select(Message)
         .where(Message.conversation_id == handoff.conversation_id)
+        .options(selectinload(Message.citations))
         .order_by(Message.created_at, Message.id)
     ).scalars()
     widget_id = handoff.conversation.widget_id
