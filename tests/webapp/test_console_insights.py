@@ -218,3 +218,9 @@ def test_an_embedding_failure_shows_an_error_page_not_a_stack_trace(
     assert response.status_code == 503
     assert "the embedding model is unavailable" in text(response)
     assert not response.is_json
+
+
+@pytest.mark.parametrize("query", ["since=0001-01-01", "until=0001-01-01", "until=9999-12-31"])
+def test_extreme_dates_are_ignored_not_a_server_error(console: FlaskClient, query: str) -> None:
+    assert console.get(f"/console/usage?{query}").status_code == 200
+    assert console.get(f"/console/conversations?{query}").status_code == 200

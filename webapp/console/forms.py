@@ -16,12 +16,18 @@ def page_number() -> int:
     return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
+# Dates the pages can step a year back or a day forward from without leaving ``date``'s range.
+EARLIEST_DAY = date(1900, 1, 1)
+LATEST_DAY = date(9000, 12, 31)
+
+
 def day(name: str) -> date | None:
-    """A ``YYYY-MM-DD`` query parameter; an unreadable one counts as not given."""
+    """A ``YYYY-MM-DD`` query parameter; an unreadable or out-of-range one counts as not given."""
     try:
-        return date.fromisoformat(request.args.get(name, ""))
+        value = date.fromisoformat(request.args.get(name, ""))
     except ValueError:
         return None
+    return value if EARLIEST_DAY <= value <= LATEST_DAY else None
 
 
 def form_uuid(name: str) -> uuid.UUID | None:
