@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from ragkit.conversation import resolve
 from ragkit.embeddings import EmbeddingModel
 from ragkit.languages import fixed_text, question_language
 from ragkit.retrieve import RetrievedChunk
@@ -163,8 +164,6 @@ class ExtractiveAnswerer:
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
         """An elliptical follow-up is searched with the previous exchange; others alone."""
-        from ragkit.conversation import resolve
-
         return resolve(question, history).search_query
 
     def answer(

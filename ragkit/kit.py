@@ -295,6 +295,19 @@ class RagKit:
         embedding = model.embed_query(question)
         if not history or self.answerer.rewrites_follow_ups:
             return question, self._retrieve(question, organization, options, embedding), embedding
+        return self._search_in_conversation(
+            question, embedding, history, organization, model, options
+        )
+
+    def _search_in_conversation(
+        self,
+        question: str,
+        embedding: list[float],
+        history: Sequence[Turn],
+        organization: str | None,
+        model: EmbeddingModel,
+        options: dict[str, Any],
+    ) -> tuple[str, list[RetrievedChunk], list[float]]:
         top_k = options["top_k"] or self.settings.top_k
         pool = {**options, "top_k": max(top_k, CANDIDATE_POOL)}
         resolution = resolve(question, history)
@@ -304,17 +317,17 @@ class RagKit:
             expanded = self._retrieve(query, organization, options, query_embedding)
             return query, expanded, blend(embedding, query_embedding)
         own = self._retrieve(question, organization, pool, embedding)
-        if resolution.follow_up is FollowUp.REFERENCE:
-            # A reference word alone does not make a follow-up ("What did Microsoft announce
-            # that it would rename OneDrive to?"): the question keeps its own candidates and the
-            # context-expanded search only re-orders them.
-            query = resolution.search_query
-            query_embedding = model.embed_query(query)
-            expanded = self._retrieve(query, organization, pool, query_embedding)
-            chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[:top_k]
-            return query, chunks, blend(embedding, query_embedding)
-        context = self.retrieve(context_of(history), organization, **pool)
-        return question, with_context_prior(own, context, CONTEXT_WEIGHT)[:top_k], embedding
+        if resolution.follow_up is FollowUp.NONE:
+            context = self.retrieve(context_of(history), organization, **pool)
+            return question, with_context_prior(own, context, CONTEXT_WEIGHT)[:top_k], embedding
+        # A reference word alone does not make a follow-up ("What did Microsoft announce that it
+        # would rename OneDrive to?"): the question keeps its own candidates and the
+        # context-expanded search only re-orders them.
+        query = resolution.search_query
+        query_embedding = model.embed_query(query)
+        expanded = self._retrieve(query, organization, pool, query_embedding)
+        chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[:top_k]
+        return query, chunks, blend(embedding, query_embedding)
 
     def _retrieve(
         self,
