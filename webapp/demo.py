@@ -8,6 +8,7 @@ older version. ``python -m webapp.serve`` runs it on every start (``flask ragkit
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import secrets
 from collections.abc import Sequence
@@ -167,9 +168,8 @@ def stored_versions(organization: Organization, source: str) -> list[Document]:
 
 def upload_example(organization: Organization, user: User, path: Path, data: bytes) -> None:
     title = extract_title(path, detect_content_type(data, path.name))
-    with path.open("rb") as stream:
-        file = FileStorage(stream=stream, filename=path.name)
-        documents.upload(organization, user, file, title, "Example help article (demo)")
+    file = FileStorage(stream=io.BytesIO(data), filename=path.name)
+    documents.upload(organization, user, file, title, "Example help article (demo)")
 
 
 def allowed_hosts(
