@@ -38,6 +38,15 @@ PUBLIC_RATE_LIMITS = (
     "PUBLIC_RATE_LIMIT_WIDGET",
     "PUBLIC_CONVERSATIONS_PER_IP",
 )
+# Abuse limits of the authenticated API and the console's sign-in (webapp.auth.limits).
+ACCOUNT_RATE_LIMITS = (
+    "LOGIN_RATE_LIMIT_ACCOUNT",
+    "LOGIN_RATE_LIMIT_ADDRESS",
+    "REGISTRATION_RATE_LIMIT",
+    "REFRESH_RATE_LIMIT",
+    "UPLOAD_RATE_LIMIT",
+    "CHAT_RATE_LIMIT",
+)
 
 DEFAULTS: dict[str, Any] = {
     "RAGKIT_ENV": "development",
@@ -69,6 +78,13 @@ DEFAULTS: dict[str, Any] = {
     "PUBLIC_MAX_QUESTION_LENGTH": 1000,
     "PUBLIC_TOKEN_DAYS": 7,
     "WEBHOOK_TIMEOUT": 10,
+    # Failed sign-ins only count: a person who types their password right is never held up.
+    "LOGIN_RATE_LIMIT_ACCOUNT": "5 per minute; 30 per hour",
+    "LOGIN_RATE_LIMIT_ADDRESS": "30 per minute; 300 per hour",
+    "REGISTRATION_RATE_LIMIT": "10 per hour",
+    "REFRESH_RATE_LIMIT": "30 per minute",
+    "UPLOAD_RATE_LIMIT": "120 per minute; 2000 per day",
+    "CHAT_RATE_LIMIT": "30 per minute; 1000 per day",
     "RATELIMIT_HEADERS_ENABLED": True,
     "RAGKIT_ALLOWED_EMBED_MODELS": "",
 }
@@ -91,6 +107,7 @@ ENVIRONMENT: dict[str, Any] = {
     "PUBLIC_TOKEN_DAYS": float,
     "WEBHOOK_TIMEOUT": float,
     "RAGKIT_ALLOWED_EMBED_MODELS": str,
+    **{name: str for name in ACCOUNT_RATE_LIMITS},
 }
 
 
@@ -148,7 +165,7 @@ def limits_storage(redis_url: str) -> str:
 
 def check_public_limits(config: Config) -> None:
     """Refuse to start with a rate limit flask-limiter cannot read, or no question length."""
-    for name in PUBLIC_RATE_LIMITS:
+    for name in PUBLIC_RATE_LIMITS + ACCOUNT_RATE_LIMITS:
         try:
             parse_many(config[name])
         except ValueError as error:
