@@ -119,8 +119,8 @@ class AuthActions:
             "/api/v1/auth/register",
             json={"email": email, "password": PASSWORD, "organization": organization},
         )
-        assert response.status_code == 201, response.json
-        return Account(email, PASSWORD, response.json)
+        assert response.status_code == 202, response.json
+        return self.sign_in(email)
 
     def invite(self, owner: Account, role: str = "member") -> Account:
         email = f"member-{uuid.uuid4().hex[:10]}@example.com"
@@ -130,6 +130,10 @@ class AuthActions:
             headers=owner.headers,
         )
         assert invited.status_code == 201, invited.json
+        return self.sign_in(email)
+
+    def sign_in(self, email: str) -> Account:
+        """Log in as ``email``: its tokens and, as ``user``, what /me says of it."""
         tokens = self.client.post(
             "/api/v1/auth/login", json={"email": email, "password": PASSWORD}
         ).json

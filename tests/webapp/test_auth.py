@@ -8,6 +8,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
+from werkzeug.test import TestResponse
 
 from tests.webapp.conftest import PASSWORD, Account, AuthActions
 
@@ -22,23 +23,45 @@ def test_register_creates_an_owner_of_a_new_organization(client: FlaskClient) ->
         json={"email": "Ada@Example.com", "password": PASSWORD, "organization": "Analytical"},
     )
 
-    assert response.status_code == 201
-    user = response.json["user"]
+    assert response.status_code == 202
+    assert response.json["email"] == "ada@example.com"
+    assert "token" not in str(response.json) and "password" not in response.json
+    login = client.post(
+        "/api/v1/auth/login", json={"email": "ada@example.com", "password": PASSWORD}
+    )
+    assert login.status_code == 200
+    user = client.get("/api/v1/auth/me", headers=bearer(login.json["access_token"])).json
     assert user["email"] == "ada@example.com"
     assert user["role"] == "owner"
     assert user["organization"]["name"] == "Analytical"
     assert "password" not in user and "password_hash" not in user
-    assert response.json["access_token"] and response.json["refresh_token"]
 
 
-def test_registering_a_taken_email_is_a_conflict(client: FlaskClient, owner: Account) -> None:
-    response = client.post(
+def test_registering_a_taken_email_answers_as_a_new_one_and_changes_nothing(
+    client: FlaskClient, owner: Account
+) -> None:
+    fresh = client.post(
         "/api/v1/auth/register",
-        json={"email": owner.email.upper(), "password": PASSWORD, "organization": "Again"},
+        json={"email": "fresh-address@example.com", "password": PASSWORD, "organization": "New"},
+    )
+    taken = client.post(
+        "/api/v1/auth/register",
+        json={"email": owner.email.upper(), "password": "another password", "organization": "X"},
     )
 
-    assert response.status_code == 409
-    assert response.json["code"] == "email_taken"
+    assert taken.status_code == fresh.status_code == 202
+    assert set(taken.json) == set(fresh.json)
+    assert taken.json["message"] == fresh.json["message"]
+    assert taken.json["email"] == owner.email
+    # The account keeps its password and its organization.
+    assert login(client, owner.email, "another password").status_code == 401
+    signed_in = login(client, owner.email, PASSWORD)
+    me = client.get("/api/v1/auth/me", headers=bearer(signed_in.json["access_token"]))
+    assert me.json["organization"]["id"] == owner.organization_id
+
+
+def login(client: FlaskClient, email: str, password: str) -> TestResponse:
+    return client.post("/api/v1/auth/login", json={"email": email, "password": password})
 
 
 @pytest.mark.parametrize(

@@ -10,9 +10,20 @@ from flask_smorest import Blueprint
 
 from webapp.auth import schemas
 from webapp.auth.access import authenticated, caller
+from webapp.auth.limits import (
+    refreshes_per_user,
+    registrations_per_address,
+    sign_ins_per_account,
+    sign_ins_per_address,
+)
 from webapp.auth.tokens import issue_tokens, revoke
 from webapp.models import User
 from webapp.services import accounts
+
+REGISTRATION_ACCEPTED = (
+    "If this address can be registered, its organization is ready: sign in with "
+    "POST /api/v1/auth/login. An address that already has an account is left unchanged."
+)
 
 blp = Blueprint(
     "auth", __name__, url_prefix="/api/v1/auth", description="Accounts and JSON Web Tokens."
@@ -23,12 +34,17 @@ blp = Blueprint(
 class Register(MethodView):
     @blp.doc(security=[])
     @blp.arguments(schemas.RegisterSchema)
-    @blp.response(201, schemas.RegisteredSchema)
-    @blp.alt_response(409, response="CONFLICT", description="The e-mail is already registered.")
-    def post(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Create an organization and its owner; returns the owner with tokens."""
-        user = accounts.register(body["email"], body["password"], body["organization"])
-        return {"user": user, **issue_tokens(user)}
+    @blp.response(202, schemas.RegistrationSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @registrations_per_address
+    def post(self, body: dict[str, Any]) -> dict[str, str]:
+        """Create an organization and its owner, then sign in with `POST /login`.
+
+        The answer is the same whether or not the address already has an account (which is
+        then left unchanged), so registering cannot be used to find out who has one.
+        """
+        accounts.sign_up(body["email"], body["password"], body["organization"])
+        return {"email": accounts.normalise_email(body["email"]), "message": REGISTRATION_ACCEPTED}
 
 
 @blp.route("/login")
@@ -37,6 +53,9 @@ class Login(MethodView):
     @blp.arguments(schemas.LoginSchema)
     @blp.response(200, schemas.TokensSchema)
     @blp.alt_response(401, response="UNAUTHORIZED", description="Wrong e-mail or password.")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS", description="Too many failed sign-ins.")
+    @sign_ins_per_account
+    @sign_ins_per_address
     def post(self, body: dict[str, Any]) -> dict[str, str]:
         """Exchange an e-mail and password for an access and a refresh token."""
         return issue_tokens(accounts.authenticate(body["email"], body["password"]))
@@ -46,6 +65,8 @@ class Login(MethodView):
 class Refresh(MethodView):
     @authenticated(blp, refresh=True)
     @blp.response(200, schemas.AccessTokenSchema)
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @refreshes_per_user
     def post(self) -> dict[str, str]:
         """A new access token, for a refresh token in the `Authorization` header."""
         return {

@@ -50,5 +50,6 @@ class AccessTokenSchema(ma.Schema):
     token_type = ma.fields.String(required=True)
 
 
-class RegisteredSchema(TokensSchema):
-    user = ma.fields.Nested(UserSchema, required=True)
+class RegistrationSchema(ma.Schema):
+    email = ma.fields.Email(required=True, metadata={"description": "The address, normalised."})
+    message = ma.fields.String(required=True)

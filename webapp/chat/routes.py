@@ -14,6 +14,7 @@ from flask_smorest import Blueprint
 
 from ragkit import RagkitError
 from webapp.auth.access import authenticated, caller
+from webapp.auth.limits import questions_per_user
 from webapp.chat import schemas
 from webapp.errors import code_for, status_for
 from webapp.models import Conversation, Feedback, Message
@@ -88,6 +89,8 @@ class Messages(MethodView):
     @blp.arguments(schemas.QuestionSchema)
     @blp.response(201, schemas.ExchangeSchema)
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @questions_per_user
     def post(self, body: dict[str, Any], conversation_id: uuid.UUID) -> dict[str, Message]:
         """Ask a question: stores it, answers from the organization's documents with citations."""
         conversation = chat.find_conversation(caller(), conversation_id)
@@ -111,6 +114,8 @@ class MessageStream(MethodView):
         ),
     )
     @blp.alt_response(404, response="NOT_FOUND")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @questions_per_user
     def post(self, body: dict[str, Any], conversation_id: uuid.UUID) -> Response:
         """Ask a question and receive the answer as it is produced."""
         conversation = chat.find_conversation(caller(), conversation_id)

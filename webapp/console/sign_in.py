@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from webapp.auth.limits import sign_ins_per_account, sign_ins_per_address
 from webapp.auth.passwords import verify_password
 from webapp.console.access import sign_in_user, sign_out_user
 from webapp.console.blueprint import blp
@@ -14,8 +15,13 @@ from webapp.services import accounts
 
 
 @blp.route("/sign-in", methods=["GET", "POST"])
+@sign_ins_per_account
+@sign_ins_per_address
 def sign_in() -> str | Response | tuple[str, int]:
-    """The sign-in form; a wrong e-mail or password gets one message for both."""
+    """The sign-in form; a wrong e-mail or password gets one message for both.
+
+    Failed attempts count against the same limits as the API's login (429 once reached).
+    """
     target = safe_target(request.values.get("next"))
     if request.method == "GET":
         return render_template("console/sign_in.html", next=target, email="")

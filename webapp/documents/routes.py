@@ -10,6 +10,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from webapp.auth.access import authenticated, caller, organization, require_owner
+from webapp.auth.limits import uploads_per_user
 from webapp.documents import schemas
 from webapp.services import documents
 from webapp.services.documents import UploadedDocument
@@ -46,6 +47,8 @@ class Documents(MethodView):
     @blp.alt_response(409, response="CONFLICT", description="Same content already uploaded.")
     @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE")
     @blp.alt_response(415, response="UNSUPPORTED_MEDIA_TYPE")
+    @blp.alt_response(429, response="TOO_MANY_REQUESTS")
+    @uploads_per_user
     def post(self, form: dict[str, Any], files: dict[str, Any]) -> UploadedDocument:
         """Upload a file (multipart). The response shows the status after processing started."""
         return documents.upload(

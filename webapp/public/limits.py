@@ -7,16 +7,11 @@ deployments set them with ``PUBLIC_RATE_LIMIT_VISITOR``, ``PUBLIC_RATE_LIMIT_WID
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from flask import current_app, g, request
+from flask import g, request
 from flask_limiter.util import get_remote_address
 
+from webapp.auth.limits import configured
 from webapp.extensions import limiter
-
-
-def configured(name: str) -> Callable[[], str]:
-    return lambda: current_app.config[name]
 
 
 def path_value(name: str) -> str:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
+import sqlalchemy.exc
 from flask_smorest import abort
 
 from webapp.auth.passwords import hash_password, verify_password
 from webapp.extensions import db
 from webapp.models import Organization, Role, User
 from webapp.services import webhooks
+
+log = logging.getLogger(__name__)
 
 
 def normalise_email(email: str) -> str:
@@ -41,6 +45,23 @@ def register(email: str, password: str, organization_name: str) -> User:
     db.session.add_all([organization, user])
     db.session.commit()
     return user
+
+
+def sign_up(email: str, password: str, organization_name: str) -> None:
+    """Register a new organization and its owner unless the address already has an account.
+
+    The caller cannot tell which happened, so the API's answer does not reveal whether an
+    address is registered: a taken address still costs a password hash (the same time), and
+    its account is left untouched.
+    """
+    if find_user(email) is not None:
+        hash_password(password)
+        log.info("registration refused: the address already has an account")
+        return
+    try:
+        register(email, password, organization_name)
+    except sqlalchemy.exc.IntegrityError:  # the same address registered at the same moment
+        db.session.rollback()
 
 
 def authenticate(email: str, password: str) -> User:
