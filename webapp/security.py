@@ -5,6 +5,9 @@ The console and the demo page also get a Content-Security-Policy: scripts only f
 Inline styles stay allowed: templates use ``style`` attributes and the widget styles its shadow
 root with a ``<style>`` element. ``/widget.js`` itself is a script embedded by other sites: it
 keeps the ``Cross-Origin-Resource-Policy: cross-origin`` its route sets.
+
+No response names the server software: the app sends no ``Server`` header, and
+:class:`BannerlessRequestHandler` keeps werkzeug's server from adding ``Werkzeug/x Python/y``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, request
+from werkzeug.serving import WSGIRequestHandler
 
 HSTS = "max-age=31536000; includeSubDomains"
 COMMON_HEADERS = {
@@ -57,6 +61,7 @@ def page_policy() -> str | None:
 
 def add_security_headers(response: Response) -> Response:
     """Headers every response carries; a route's own value (e.g. the console's) wins."""
+    response.headers.pop("Server", None)
     for name, value in COMMON_HEADERS.items():
         response.headers.setdefault(name, value)
     policy = page_policy()
@@ -69,3 +74,14 @@ def add_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(add_security_headers)
+
+
+class BannerlessRequestHandler(WSGIRequestHandler):
+    """werkzeug's request handler without the ``Server`` header naming its version.
+
+    Serve with it: ``run_simple(host, port, app, request_handler=BannerlessRequestHandler)``.
+    """
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() != "server":
+            super().send_header(keyword, value)

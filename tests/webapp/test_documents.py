@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import io
+import unicodedata
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from flask.testing import FlaskClient
@@ -284,3 +287,109 @@ def test_unknown_or_malformed_ids_are_404(
 
     assert response.status_code == 404
     assert response.is_json
+
+
+# --- who may change a document ------------------------------------------------------------------
+
+
+@pytest.fixture
+def member(auth: AuthActions, owner: Account) -> Account:
+    return auth.invite(owner)
+
+
+def test_members_rename_and_delete_only_what_they_uploaded(
+    client: FlaskClient, owner: Account, member: Account, upload, release_notes: dict, workdir
+) -> None:
+    own_file = workdir / "member-notes.txt"
+    own_file.write_text("Notes the member wrote about sync settings.")
+    own = upload(member, own_file).json
+    theirs = f"/api/v1/documents/{release_notes['id']}"
+    mine = f"/api/v1/documents/{own['id']}"
+
+    refused_rename = client.patch(theirs, json={"title": "mine now"}, headers=member.headers)
+    refused_delete = client.delete(theirs, headers=member.headers)
+    renamed = client.patch(mine, json={"title": "Sync notes"}, headers=member.headers)
+    deleted = client.delete(mine, headers=member.headers)
+
+    for refused in (refused_rename, refused_delete):
+        assert refused.status_code == 403
+        assert refused.json["code"] == "forbidden"
+        assert "uploaded" in refused.json["message"]
+    assert client.get(theirs, headers=owner.headers).json["title"] == "Release notes"
+    assert renamed.status_code == 200 and renamed.json["title"] == "Sync notes"
+    assert deleted.status_code == 204
+    assert client.get(mine, headers=owner.headers).status_code == 404
+
+
+def test_owners_rename_and_delete_what_members_uploaded(
+    client: FlaskClient, owner: Account, member: Account, upload, workdir
+) -> None:
+    path = workdir / "member-faq.txt"
+    path.write_text("The member's answers about billing.")
+    url = f"/api/v1/documents/{upload(member, path).json['id']}"
+
+    assert client.patch(url, json={"title": "Billing"}, headers=owner.headers).status_code == 200
+    assert client.delete(url, headers=owner.headers).status_code == 204
+
+
+def test_members_cannot_reprocess_even_their_own_uploads(
+    client: FlaskClient, member: Account, upload, workdir
+) -> None:
+    path = workdir / "member-reprocess.txt"
+    path.write_text("A member's notes on offline mode.")
+    document = upload(member, path).json
+
+    response = client.post(f"/api/v1/documents/{document['id']}/reprocess", headers=member.headers)
+
+    assert response.status_code == 403
+
+
+def test_the_console_applies_the_same_rule_to_deleting(
+    app, client: FlaskClient, owner: Account, member: Account, release_notes: dict
+) -> None:
+    from tests.webapp.console_helpers import post_form, sign_in
+
+    console = app.test_client()
+    sign_in(console, member)
+
+    response = post_form(console, f"/console/documents/{release_notes['id']}/delete")
+
+    assert response.status_code == 403
+    url = f"/api/v1/documents/{release_notes['id']}"
+    assert client.get(url, headers=owner.headers).status_code == 200
+
+
+# --- file names shown and sent back -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("sent", "shown"),
+    [
+        ("invoice\u202ecod.txt", "invoicecod.txt"),  # would read "invoicetxt.doc"
+        # Backslashes escaped as the multipart header's quoted string needs: the app gets \\.
+        (r"..\\..\\windows\\notes.txt", "notes.txt"),
+        ("/etc/passwd/../plans.txt", "plans.txt"),
+        ("tab\there\u200b and\u2028line.txt", "tabhere andline.txt"),
+        ("\u2066isolated\u2069 name.txt", "isolated name.txt"),
+        ("..", "upload"),
+        ("  spaced   out  .txt", "spaced out .txt"),
+    ],
+)
+def test_file_names_are_cleaned_for_display_and_download(
+    client: FlaskClient, owner: Account, sent: str, shown: str
+) -> None:
+    uploaded = client.post(
+        "/api/v1/documents/",
+        data={"file": (io.BytesIO(f"Contents of {shown}.".encode()), sent)},
+        headers=owner.headers,
+        content_type="multipart/form-data",
+    )
+    assert uploaded.status_code == 201, uploaded.json
+
+    listed = client.get("/api/v1/documents/", headers=owner.headers).json["items"][0]
+    download = client.get(f"/api/v1/documents/{listed['id']}/file", headers=owner.headers)
+
+    assert uploaded.json["filename"] == listed["filename"] == shown
+    disposition = unquote(download.headers["Content-Disposition"])
+    assert shown in disposition
+    assert not any(unicodedata.category(character)[0] == "C" for character in disposition)

@@ -97,3 +97,34 @@ def test_the_demo_page_may_load_the_widget_from_its_twin_origin(
     assert "http://localhost:5000" in policy["connect-src"].split()
     html = response.get_data(as_text=True)
     assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html)
+
+
+def test_no_response_of_the_app_names_the_server(client: FlaskClient) -> None:
+    responses = [client.get(path) for path in ("/api/openapi.json", "/api/v1/auth/me", "/nope")]
+
+    assert all("Server" not in response.headers for response in responses)
+
+
+def test_the_served_app_sends_no_server_banner(app: Flask) -> None:
+    import threading
+    import urllib.request
+
+    from werkzeug.serving import make_server
+
+    from webapp.security import BannerlessRequestHandler
+
+    server = make_server("127.0.0.1", 0, app, request_handler=BannerlessRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{server.server_port}/api/openapi.json"
+        with urllib.request.urlopen(url, timeout=10) as response:
+            headers = response.headers
+            status = response.status
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+
+    assert status == 200
+    assert headers["Server"] is None
+    assert headers["Date"] and headers["X-Content-Type-Options"] == "nosniff"

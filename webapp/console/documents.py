@@ -160,6 +160,7 @@ def reprocess(document_id: uuid.UUID) -> Response:
 def delete(document_id: uuid.UUID) -> Response:
     organization = current_organization()
     found = documents.find(organization, document_id)
+    documents.require_change_rights(found, current_user())
     title = found.document.title
     documents.delete(organization, found.document)
     flash(f"Deleted {title}.", "success")

@@ -16,6 +16,8 @@ from webapp.services import documents
 from webapp.services.documents import UploadedDocument
 from webapp.services.pagination import Page
 
+UPLOADER_OR_OWNER = "A member may change or delete only the documents they uploaded."
+
 blp = Blueprint(
     "documents",
     __name__,
@@ -24,7 +26,9 @@ blp = Blueprint(
         "The organization's knowledge base. An upload is checked by content (415 for an "
         "unsupported type, 413 beyond `MAX_UPLOAD_MB`), stored, and processed into chunks; "
         "uploading content the organization already has is a 409 `duplicate_document` error "
-        "whose `document_id` names the existing document."
+        "whose `document_id` names the existing document. Any member uploads and reads; "
+        "owners rename and delete any document, members the ones they uploaded; only owners "
+        "reprocess."
     ),
 )
 
@@ -68,17 +72,23 @@ class DocumentResource(MethodView):
     @authenticated(blp)
     @blp.arguments(schemas.DocumentChangesSchema)
     @blp.response(200, schemas.DocumentSchema)
+    @blp.alt_response(403, response="FORBIDDEN", description=UPLOADER_OR_OWNER)
     @blp.alt_response(404, response="NOT_FOUND")
     def patch(self, changes: dict[str, str], document_id: uuid.UUID) -> UploadedDocument:
-        """Change the title or description."""
-        return documents.update(documents.find(organization(), document_id), changes)
+        """Change the title or description (owners, or the member who uploaded it)."""
+        found = documents.find(organization(), document_id)
+        documents.require_change_rights(found, caller())
+        return documents.update(found, changes)
 
     @authenticated(blp)
     @blp.response(204)
+    @blp.alt_response(403, response="FORBIDDEN", description=UPLOADER_OR_OWNER)
     @blp.alt_response(404, response="NOT_FOUND")
     def delete(self, document_id: uuid.UUID) -> None:
-        """Delete the document, its chunks, vectors and file (past answers keep their citations)."""
+        """Delete the document, its chunks, vectors and file (owners, or the member who
+        uploaded it); past answers keep their citations."""
         found = documents.find(organization(), document_id)
+        documents.require_change_rights(found, caller())
         documents.delete(organization(), found.document)
 
 
@@ -111,7 +121,7 @@ class DocumentFile(MethodView):
             documents.stored_file(document),
             mimetype=document.content_type,
             as_attachment=True,
-            download_name=document.source,
+            download_name=documents.display_name(document.source),
         )
 
 

@@ -8,6 +8,7 @@ from marshmallow import validate
 
 from ragkit import DocumentStatus
 from webapp.schemas import PageQuerySchema, page_of
+from webapp.services.documents import display_name
 
 STATUSES = [status.value for status in DocumentStatus]
 
@@ -18,8 +19,14 @@ class DocumentSchema(ma.Schema):
     id = ma.fields.UUID(attribute="document.id", dump_only=True)
     title = ma.fields.String(attribute="document.title", dump_only=True)
     description = ma.fields.String(attribute="document.description", dump_only=True)
-    filename = ma.fields.String(
-        attribute="document.source", dump_only=True, metadata={"description": "Original name."}
+    filename = ma.fields.Function(
+        lambda found: display_name(found.document.source),
+        dump_only=True,
+        metadata={
+            "type": "string",
+            "description": "The uploaded file's name, without directories or invisible and "
+            "direction-changing characters.",
+        },
     )
     content_type = ma.fields.String(attribute="document.content_type", dump_only=True)
     file_size = ma.fields.Integer(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from pathlib import Path, PureWindowsPath
@@ -29,6 +30,11 @@ from webapp.services.pagination import Page, paginate
 from webapp.services.processing import enqueue_processing
 
 EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", CSV: ".csv", TEXT: ".txt"}
+# Characters that change how a name reads without being part of it: controls, bidirectional
+# overrides and isolates (U+202E shows "gpj.exe" as "exe.jpg"), zero-width and other format
+# characters, line and paragraph separators, private-use and unassigned code points.
+HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs", "Cn"})
+MAX_NAME_LENGTH = 255
 
 
 @dataclass(frozen=True)
@@ -75,9 +81,32 @@ def upload(
 
 
 def display_name(filename: str | None) -> str:
-    """The client's file name without any directory part, for display and downloads only."""
-    name = PureWindowsPath(filename or "").name.strip()
-    return name[-255:] or "upload"
+    """A file name safe to show and to send in ``Content-Disposition``.
+
+    No directory part (``/`` or ``\\``), no invisible or direction-changing characters, runs
+    of spaces collapsed; a name left empty or made only of dots becomes ``upload``.
+    """
+    name = PureWindowsPath(filename or "").name
+    visible = "".join(
+        character
+        for character in unicodedata.normalize("NFC", name)
+        if unicodedata.category(character) not in HIDDEN_CATEGORIES
+    )
+    cleaned = " ".join(visible.split())[-MAX_NAME_LENGTH:].strip()
+    return cleaned if cleaned.strip(".") else "upload"
+
+
+def require_change_rights(found: UploadedDocument, user: User) -> None:
+    """Owners change any document; a member only the ones they uploaded (403 otherwise).
+
+    Renaming and deleting follow this rule; reprocessing is for owners only.
+    """
+    if user.is_owner or (found.upload is not None and found.upload.uploaded_by_id == user.id):
+        return
+    abort(
+        403,
+        message="Only an owner, or the member who uploaded this document, can change or delete it.",
+    )
 
 
 def read_upload(file: FileStorage) -> bytes:
