@@ -125,19 +125,30 @@ def _organization(kit: Any, args: argparse.Namespace, *, existing: bool = False)
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from ragkit.ingest import IngestResult, collect_files
+    from ragkit.ingest import IngestReport, IngestResult, collect_files
 
     missing = [str(path) for path in args.paths if not path.exists()]
     kit = _kit(settings)
     organization = _organization(kit, args)
     files = collect_files(path for path in args.paths if path.exists())
+    report = IngestReport()
     with tqdm(total=len(files), unit="file", file=sys.stderr, disable=None) as bar:
 
-        def advance(path: Path, result: Any) -> None:
+        def advance(path: Path, result: IngestResult) -> None:
+            report.results.append(result)
             bar.set_postfix_str(f"{path.name}: {result.outcome}", refresh=False)
             bar.update()
 
-        report = kit.ingest_path(*files, organization=organization, on_file=advance)
+        try:
+            kit.ingest_path(*files, organization=organization, on_file=advance)
+        except Exception as error:  # the summary still says what was done before it
+            done = {result.path for result in report.results}
+            reason = str(error) if isinstance(error, RagkitError) else repr(error)
+            report.results.extend(
+                IngestResult(str(path), "failed", error=f"{path}: not ingested, {reason}")
+                for path in files
+                if str(path) not in done
+            )
     for path in missing:
         report.results.append(IngestResult(path, "failed", error=f"{path}: no such file"))
     summary = report.to_json()

@@ -23,6 +23,10 @@ class DocumentReadError(RagkitError):
     """A supported file could not be read (corrupt, encrypted, or without text)."""
 
 
+class DocumentTooLarge(DocumentReadError):
+    """A file exceeds a processing limit (size, unpacked size, rows, pages, text, memory, time)."""
+
+
 class DocumentNotFound(RagkitError):
     """No document with that id exists in the organization."""
 

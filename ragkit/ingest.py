@@ -25,7 +25,13 @@ from sqlalchemy.orm import Session
 from ragkit.chunking import ChunkDraft, make_splitter, split_unit, split_units
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
-from ragkit.errors import DocumentChanged, DocumentNotFound, DocumentReadError, RagkitError
+from ragkit.errors import (
+    DocumentChanged,
+    DocumentNotFound,
+    DocumentReadError,
+    DocumentTooLarge,
+    RagkitError,
+)
 from ragkit.index import VectorStores, index_for_ingest
 from ragkit.languages import detect_languages
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_units
@@ -245,7 +251,7 @@ class Pipeline:
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ragkit-embed") as embedder:
             for path in paths:
-                started = self._start(path, organization)
+                started = self._started(path, organization)
                 if isinstance(started, IngestResult):
                     report(path, started)
                     continue
@@ -273,6 +279,18 @@ class Pipeline:
             return IngestResult(str(path), "failed", job.document_id, error=str(error))
         return IngestResult(str(path), outcome, document.id, document.chunk_count)
 
+    def _started(self, path: Path, organization: str) -> IngestResult | tuple[str, Prepared]:
+        """:meth:`_start`, with any error reported as the file's failure: one file that breaks
+        a parser or exhausts memory must not end a run over many files."""
+        try:
+            return self._start(path, organization)
+        except RagkitError as error:
+            return IngestResult(str(path), "failed", error=str(error))
+        except MemoryError:
+            return IngestResult(str(path), "failed", error=f"{path.name}: ran out of memory")
+        except Exception as error:
+            return IngestResult(str(path), "failed", error=f"{path.name}: {error!r}")
+
     def _start(
         self, path: Path, organization: str, *, title: str | None = None
     ) -> IngestResult | tuple[str, Prepared]:
@@ -281,9 +299,12 @@ class Pipeline:
         Returns ``unchanged`` for a file already stored from the same bytes and settings.
         """
         try:
+            self.settings.limits.check_file_size(path.stat().st_size)
             data = path.read_bytes()
         except OSError as error:
             return IngestResult(str(path), "failed", error=f"{path}: {error.strerror or error}")
+        except DocumentTooLarge as error:
+            return IngestResult(str(path), "failed", error=f"{path.name}: {error}")
         try:
             content_type = detect_content_type(data, path.name)
         except RagkitError as error:
@@ -367,10 +388,15 @@ class Pipeline:
             index = self.index_for(session, document.organization_id)
             path = Path(document.file_path)
             try:
+                self.settings.limits.check_file_size(path.stat().st_size)
                 data = path.read_bytes()
             except OSError as error:
                 self._fail(session, document, f"the stored file is missing: {error.strerror}")
                 raise DocumentReadError(f"{path}: {error.strerror or error}") from error
+            except DocumentTooLarge as error:
+                reason = f"{Path(document.source or path.name).name}: {error}"
+                self._fail(session, document, reason)
+                raise DocumentTooLarge(reason) from None
             digest = file_digest(data)
             if not force and self._is_current(document, digest, index):
                 return document
@@ -551,7 +577,7 @@ class Pipeline:
         """Read and split the units not found among ``base``; the plan and their chunks."""
         content_type = detect_content_type(data, document.source or path.name)
         document.content_type = content_type
-        units = read_units(path, content_type, name=document.source)
+        units = read_units(path, content_type, name=document.source, limits=self.settings.limits)
         if document.title == title_from_path(Path(document.source)):
             document.title = extract_title(path, content_type) or document.title
         splitter = self.splitter_for(model)

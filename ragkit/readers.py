@@ -22,7 +22,10 @@ from typing import Any
 from llama_index.core import Document as LlamaDocument
 from llama_index.core.readers.base import BaseReader
 
+from ragkit import charsets
 from ragkit.errors import DocumentReadError, UnsupportedFileType
+from ragkit.limits import DocumentLimits, TextBudget
+from ragkit.markup import INVISIBLE_TAGS, strip_markdown_html
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
@@ -43,6 +46,10 @@ TEXT_EXTENSIONS = {
 }
 BINARY_EXTENSIONS = {".pdf": PDF, ".docx": DOCX}
 SUPPORTED_EXTENSIONS = frozenset(TEXT_EXTENSIONS) | frozenset(BINARY_EXTENSIONS)
+# An HTML page saved under another name (.md, .txt) is read as HTML; a CSV is always a CSV.
+HTML_START = re.compile(
+    r"\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html|head|body)[\s>]", re.IGNORECASE | re.DOTALL
+)
 
 
 def detect_content_type(data: bytes, filename: str) -> str:
@@ -65,15 +72,16 @@ def detect_content_type(data: bytes, filename: str) -> str:
         raise UnsupportedFileType(
             f"{filename} is not a valid {suffix[1:].upper()} file (its content does not match)"
         )
-    if not _looks_like_text(data):
+    text = charsets.decode(data)
+    if text is None:
         raise UnsupportedFileType(
             f"{filename}: unsupported file type (binary content); supported are PDF, DOCX, "
             "HTML, Markdown, plain text and CSV"
         )
+    if suffix != ".csv" and HTML_START.match(text[:4096]):
+        return HTML
     if suffix in TEXT_EXTENSIONS:
         return TEXT_EXTENSIONS[suffix]
-    if re.match(rb"\s*(<!doctype html|<html)", data[:1024], re.IGNORECASE):
-        return HTML
     if suffix == "":
         return TEXT
     raise UnsupportedFileType(
@@ -96,19 +104,16 @@ def _sniff_binary(data: bytes) -> str | None:
     return None
 
 
-def _looks_like_text(data: bytes) -> bool:
-    if b"\x00" in data[:8192]:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def decode_text(data: bytes) -> str:
-    """UTF-8 text without a byte-order mark and with Unix newlines."""
-    return data.decode("utf-8-sig").replace("\r\n", "\n").replace("\r", "\n")
+    """The text of a file in any supported encoding, with Unix newlines.
+
+    Raises:
+        DocumentReadError: the bytes are not text.
+    """
+    text = charsets.decode(data)
+    if text is None:
+        raise DocumentReadError("the file holds binary content, not text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def _unit(text: str, page: int | None = None, section: str | None = None) -> LlamaDocument:
@@ -173,20 +178,37 @@ class PDFPages:
         return hasher.digest()
 
 
-class PagedPDFReader(BaseReader):
+class BoundedReader(BaseReader):
+    """A reader that refuses a file beyond its limits (default: the library's defaults)."""
+
+    def __init__(self, limits: DocumentLimits | None = None) -> None:
+        self.limits = limits or DocumentLimits()
+
+    def read_text(self, file: Path) -> str:
+        """The file's text, decoded, refused beyond the text limit before it is parsed."""
+        text = decode_text(Path(file).read_bytes())
+        self.limits.check_text(len(text))
+        return text
+
+
+class PagedPDFReader(BoundedReader):
     """PDF, one document per page, with 1-based page numbers."""
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
         pages = PDFPages(Path(file))
-        return [_unit(pages.text(number), page=number + 1) for number in range(len(pages))]
+        self.limits.check_pages(len(pages))
+        budget = TextBudget(self.limits)
+        return [
+            _unit(budget.take(pages.text(number)), page=number + 1) for number in range(len(pages))
+        ]
 
 
 HEADING_STYLE = re.compile(r"^(heading \d|title)$", re.IGNORECASE)
 
 
-class SectionedDocxReader(BaseReader):
+class SectionedDocxReader(BoundedReader):
     """DOCX, one document per section: a paragraph in a Heading style starts a new one."""
 
     def load_data(
@@ -194,13 +216,17 @@ class SectionedDocxReader(BaseReader):
     ) -> list[LlamaDocument]:
         import docx
 
+        with zipfile.ZipFile(file) as archive:
+            self.limits.check_archive(archive, Path(file).stat().st_size)
         sections = _Sections()
         for block in _docx_blocks(docx.Document(str(file))):
             text, is_heading = block
             if is_heading:
                 sections.start(text)
             sections.add(text)
-        return sections.documents()
+        documents = sections.documents()
+        self.limits.check_text(sum(len(document.text) for document in documents))
+        return documents
 
 
 def _docx_blocks(document: Any) -> list[tuple[str, bool]]:
@@ -250,22 +276,25 @@ class _Sections:
 
 
 HEADING_TAGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-INVISIBLE_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "iframe", "svg", "head", "nav", "button", "form"}
-)
 BLOCK_TAGS = frozenset(
     {"p", "li", "dt", "dd", "pre", "blockquote", "td", "th", "tr", "div", "section", "article"}
     | {"caption", "figcaption", "main", "header", "footer", "aside", "table", "ul", "ol", "body"}
 )
 
 
-class SectionedHTMLReader(BaseReader):
-    """HTML, visible text only, one document per heading-delimited section."""
+class SectionedHTMLReader(BoundedReader):
+    """HTML, visible text only, one document per heading-delimited section.
+
+    The markup may be longer than the text limit (inline styles, scripts, images); the text
+    read from it may not.
+    """
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
-        return html_to_documents(decode_text(Path(file).read_bytes()))
+        documents = html_to_documents(decode_text(Path(file).read_bytes()))
+        self.limits.check_text(sum(len(document.text) for document in documents))
+        return documents
 
 
 def html_to_documents(markup: str) -> list[LlamaDocument]:
@@ -305,20 +334,23 @@ def html_to_documents(markup: str) -> list[LlamaDocument]:
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 
 
-class SectionedMarkdownReader(BaseReader):
+class SectionedMarkdownReader(BoundedReader):
     """Markdown, one document per heading (headings inside code fences are ignored)."""
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
-        return markdown_to_documents(decode_text(Path(file).read_bytes()))
+        return markdown_to_documents(self.read_text(file))
 
 
 def markdown_to_documents(text: str) -> list[LlamaDocument]:
-    """Split Markdown into sections; each keeps its heading line and is titled by it."""
+    """Split Markdown into sections; each keeps its heading line and is titled by it.
+
+    Raw HTML is reduced to its text and unsafe links to theirs first (see :mod:`ragkit.markup`).
+    """
     sections = _Sections()
     in_fence = False
-    for line in text.split("\n"):
+    for line in strip_markdown_html(text).split("\n"):
         if line.lstrip().startswith(("```", "~~~")):
             in_fence = not in_fence
         heading = None if in_fence else MARKDOWN_HEADING.match(line)
@@ -331,23 +363,32 @@ def markdown_to_documents(text: str) -> list[LlamaDocument]:
     ]
 
 
-class PlainTextReader(BaseReader):
+class PlainTextReader(BoundedReader):
     """Plain text as one document."""
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
-        return [_unit(decode_text(Path(file).read_bytes()))]
+        return [_unit(self.read_text(file))]
 
 
-class RowsCSVReader(BaseReader):
-    """CSV, each row as a ``column: value`` paragraph so that rows stay whole in chunks."""
+class RowsCSVReader(BoundedReader):
+    """CSV, each row as a ``column: value`` paragraph so that rows stay whole in chunks.
+
+    Rows are counted as they are parsed: a file with too many is refused at the first one over
+    the limit. The paragraphs (longer than the file: every value is named) are then held to the
+    text limit.
+    """
 
     def load_data(
         self, file: Path, extra_info: dict[str, Any] | None = None
     ) -> list[LlamaDocument]:
         reader = csv.reader(io.StringIO(decode_text(Path(file).read_bytes())))
-        rows = [row for row in reader if any(cell.strip() for cell in row)]
+        rows = []
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                rows.append(row)
+                self.limits.check_rows(len(rows) - 1)  # the header is not a row of data
         if not rows:
             return []
         header, *body = rows
@@ -355,10 +396,12 @@ class RowsCSVReader(BaseReader):
             "; ".join(f"{name.strip()}: {value.strip()}" for name, value in zip(header, row))
             for row in body
         ]
-        return [_unit("\n\n".join(paragraphs or [", ".join(header)]))]
+        text = "\n\n".join(paragraphs or [", ".join(header)])
+        self.limits.check_text(len(text))
+        return [_unit(text)]
 
 
-READERS: dict[str, Callable[[], BaseReader]] = {
+READERS: dict[str, Callable[[DocumentLimits], BoundedReader]] = {
     PDF: PagedPDFReader,
     DOCX: SectionedDocxReader,
     HTML: SectionedHTMLReader,
@@ -392,27 +435,35 @@ class Unit:
             return _unit(self.load(), page=self.page_number, section=self.section_title)
 
 
-def read_units(path: Path, content_type: str, name: str | None = None) -> list[Unit]:
+def read_units(
+    path: Path, content_type: str, name: str | None = None, limits: DocumentLimits | None = None
+) -> list[Unit]:
     """The units of ``path`` in order, blank ones included, each with its fingerprint.
 
-    A PDF's pages are fingerprinted from their page descriptions and extracted only when read;
-    other types are read whole, and fingerprinted from each unit's text and section.
+    A PDF's pages are fingerprinted from their page descriptions and extracted only when read
+    (the text they add up to is held to the limit as they are); other types are read whole,
+    and fingerprinted from each unit's text and section.
 
     Raises:
         UnsupportedFileType: no reader handles ``content_type``.
+        DocumentTooLarge: the file exceeds one of ``limits`` (default: the library's).
         DocumentReadError: the file is corrupt or encrypted.
     """
     shown = Path(name).name if name else path.name
+    limits = limits or DocumentLimits()
     if content_type not in READERS:
         raise UnsupportedFileType(f"{shown}: unsupported content type {content_type}")
     with _read_errors(shown):
+        limits.check_file_size(path.stat().st_size)
         if content_type == PDF:
             pages = PDFPages(path.read_bytes())
+            limits.check_pages(len(pages))
+            budget = TextBudget(limits)
             return [
-                Unit(pages.fingerprint(number), number + 1, None, _page_text(pages, number), shown)
-                for number in range(len(pages))
+                Unit(pages.fingerprint(n), n + 1, None, _page_text(pages, n, budget), shown)
+                for n in range(len(pages))
             ]
-        documents = READERS[content_type]().load_data(path)
+        documents = READERS[content_type](limits).load_data(path)
     return [
         Unit(
             _text_fingerprint(document.text, document.metadata.get("section_title")),
@@ -425,8 +476,8 @@ def read_units(path: Path, content_type: str, name: str | None = None) -> list[U
     ]
 
 
-def _page_text(pages: PDFPages, number: int) -> Callable[[], str]:
-    return lambda: pages.text(number)
+def _page_text(pages: PDFPages, number: int, budget: TextBudget) -> Callable[[], str]:
+    return lambda: budget.take(pages.text(number))
 
 
 def _constant(text: str) -> Callable[[], str]:
@@ -441,22 +492,27 @@ def _text_fingerprint(text: str, section_title: str | None) -> str:
 def _read_errors(shown: str) -> Iterator[None]:
     try:
         yield
-    except (UnsupportedFileType, DocumentReadError):
-        raise
+    except DocumentReadError as error:  # readers and limits say what is wrong, not with which file
+        raise type(error)(f"{shown}: {error}") from error
+    except (UnsupportedFileType, MemoryError):
+        raise  # out of memory is the process's limit, not a fault of the file's format
     except Exception as error:  # parsers raise many unrelated types for corrupt input
         raise DocumentReadError(f"{shown}: could not be read ({_reason(error)})") from error
 
 
-def read_file(path: Path, content_type: str, name: str | None = None) -> list[LlamaDocument]:
+def read_file(
+    path: Path, content_type: str, name: str | None = None, limits: DocumentLimits | None = None
+) -> list[LlamaDocument]:
     """Read ``path`` with the reader for ``content_type``; its units that hold text.
 
     ``name`` is the file name errors mention (an upload's original name, not its storage name).
 
     Raises:
         UnsupportedFileType: no reader handles ``content_type``.
+        DocumentTooLarge: the file exceeds one of ``limits`` (default: the library's).
         DocumentReadError: the file is corrupt, encrypted, or holds no text.
     """
-    units = [unit.read() for unit in read_units(path, content_type, name)]
+    units = [unit.read() for unit in read_units(path, content_type, name, limits)]
     units = [unit for unit in units if unit.text.strip()]
     if not units:
         shown = Path(name).name if name else path.name
@@ -495,7 +551,7 @@ def _html_title(path: Path) -> str | None:
 
 
 def _markdown_title(path: Path) -> str | None:
-    for line in decode_text(path.read_bytes()).split("\n"):
+    for line in strip_markdown_html(decode_text(path.read_bytes())).split("\n"):
         heading = MARKDOWN_HEADING.match(line)
         if heading and len(heading.group(1)) == 1:
             return heading.group(2)

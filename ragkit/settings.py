@@ -11,6 +11,7 @@ from typing import Any, Literal
 import platformdirs
 
 from ragkit.errors import ConfigurationError
+from ragkit.limits import MB, DocumentLimits, parse_size
 
 RetrievalMode = Literal["dense", "text", "hybrid"]
 RETRIEVAL_MODES: tuple[RetrievalMode, ...] = ("dense", "text", "hybrid")
@@ -18,6 +19,7 @@ DEFAULT_EMBED_MODEL = "local:all-MiniLM-L6-v2"
 #: How a local model runs: ``auto`` picks ``torch-bf16`` where the CPU computes in bfloat16
 #: natively (same vectors to a cosine of 0.99998, about twice as fast) and ``torch`` elsewhere.
 EMBED_BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
+_LIMITS = DocumentLimits()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,14 @@ class Settings:
     llm_base_url: str = ""
     llm_api_key: str = ""
     llm_timeout: float = 60.0
+    max_file_size: int = _LIMITS.file_size
+    max_unpacked_size: int = _LIMITS.unpacked_size
+    max_compression_ratio: float = _LIMITS.compression_ratio
+    max_rows: int = _LIMITS.rows
+    max_pages: int = _LIMITS.pages
+    max_text_chars: int = _LIMITS.text_chars
+    #: Memory a worker's job process may take beyond what it shares with its worker (the model).
+    job_memory: int = 2048 * MB
 
     def __post_init__(self) -> None:
         if self.retrieval_mode not in RETRIEVAL_MODES:
@@ -81,6 +91,10 @@ class Settings:
             )
         if self.llm and not self.llm_model:
             raise ConfigurationError("RAGKIT_LLM is set, so RAGKIT_LLM_MODEL must name a model")
+        for name in LIMIT_FIELDS:
+            if getattr(self, name) <= 0:
+                variable = ENVIRONMENT[name][0]
+                raise ConfigurationError(f"{variable} must be positive, not {getattr(self, name)}")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -103,6 +117,18 @@ class Settings:
     def replace(self, **changes: Any) -> Settings:
         """Return a copy with some fields changed."""
         return dataclasses.replace(self, **changes)
+
+    @property
+    def limits(self) -> DocumentLimits:
+        """The limits each document is read within."""
+        return DocumentLimits(
+            file_size=self.max_file_size,
+            unpacked_size=self.max_unpacked_size,
+            compression_ratio=self.max_compression_ratio,
+            rows=self.max_rows,
+            pages=self.max_pages,
+            text_chars=self.max_text_chars,
+        )
 
     @property
     def pipeline_signature(self) -> str:
@@ -147,4 +173,20 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "llm_base_url": ("RAGKIT_LLM_BASE_URL", str),
     "llm_api_key": ("RAGKIT_LLM_API_KEY", str),
     "llm_timeout": ("RAGKIT_LLM_TIMEOUT", float),
+    "max_file_size": ("RAGKIT_MAX_FILE_SIZE", parse_size),
+    "max_unpacked_size": ("RAGKIT_MAX_UNPACKED_SIZE", parse_size),
+    "max_compression_ratio": ("RAGKIT_MAX_COMPRESSION_RATIO", float),
+    "max_rows": ("RAGKIT_MAX_ROWS", int),
+    "max_pages": ("RAGKIT_MAX_PAGES", int),
+    "max_text_chars": ("RAGKIT_MAX_TEXT_CHARS", int),
+    "job_memory": ("RAGKIT_JOB_MEMORY", parse_size),
 }
+LIMIT_FIELDS = (
+    "max_file_size",
+    "max_unpacked_size",
+    "max_compression_ratio",
+    "max_rows",
+    "max_pages",
+    "max_text_chars",
+    "job_memory",
+)

@@ -1,7 +1,9 @@
 """The RQ jobs: thin wrappers that take plain ids and call ragkit.
 
 Exceptions propagate: RQ records them in the failed registry and retries the job. ragkit has
-already marked a document it cannot process ``failed`` with a readable reason.
+already marked a document it cannot process ``failed`` with a readable reason; a document that
+runs out of the job's memory or time, or whose job keeps crashing, is marked ``failed`` here
+(see :mod:`workers.limits` and :mod:`workers.recovery`).
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from rq import get_current_job
 from ragkit import reindex
 from webapp.services import webhooks
 from workers.context import knowledge_base
+from workers.limits import limit_failures
+from workers.recovery import counting_crashes
 
 
 def process_document(document_id: str, force: bool = False) -> str:
     """Read, chunk, embed and store an uploaded document; returns its status."""
-    document = knowledge_base().process_document(uuid.UUID(document_id), force=force)
+    kit, job, key = knowledge_base(), get_current_job(), uuid.UUID(document_id)
+    timeout = job.timeout if job is not None else None
+    with counting_crashes(kit, job, key), limit_failures(kit, key, timeout):
+        document = kit.process_document(key, force=force)
     return document.status
 
 

@@ -4,27 +4,48 @@ A document is stale when it is ``pending`` or ``processing`` but no job will fin
 is gone (Redis was flushed, the upload happened while Redis was down) or has ended without
 updating it, the worker running it has died (SIGKILL, out of memory, a lost machine), or it has
 been ``processing`` for longer than a job may run.
+
+A document is not queued again for ever: each run of its job counts as a crash until it ends
+(returning or raising), so a run whose process is killed (out of memory, a crash in a parser,
+a lost machine) stays counted. After :data:`MAX_CRASHES` in a row the document is marked
+``failed`` with the last crash's reason, by its next run or by the stale-work check, whichever
+comes first, and the worker goes on with the next job. Reprocessing the document by hand starts
+the count again.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import socket
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from redis import Redis
+from redis.exceptions import RedisError
 from rq import Worker
+from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
 from ragkit import Document, DocumentStatus, RagKit
+from ragkit.errors import DocumentTooLarge
+from workers.limits import fail_document
 from workers.queue import PROCESS_TIMEOUT, enqueue_processing, live_job, process_job_id
+from workers.status import failure_of
+
+log = logging.getLogger(__name__)
 
 # RQ gives up on a job a minute after its timeout; after that nothing will finish it.
 STALE_AFTER = timedelta(seconds=PROCESS_TIMEOUT + 60)
 UNFINISHED = (DocumentStatus.PENDING.value, DocumentStatus.PROCESSING.value)
+# Runs of a document's job that may end with their process dead before it is given up.
+MAX_CRASHES = 3
+# A count outlives the job's retries and any stale-work check, but not an abandoned document.
+CRASH_COUNT_SECONDS = 7 * 24 * 3600
 
 
 @dataclass(frozen=True)
@@ -89,13 +110,28 @@ def process_exists(pid: int) -> bool:
 
 
 def requeue_stale(kit: RagKit, connection: Redis, *, prefix: str = "") -> list[uuid.UUID]:
-    """Queue the processing of every stale document again (on the ``prefix``'s queue)."""
+    """Queue the processing of every stale document again (on the ``prefix``'s queue).
+
+    A document whose job has crashed :data:`MAX_CRASHES` times is marked ``failed`` instead.
+    Returns the documents queued again.
+    """
     now = datetime.now(UTC)
     stale = [doc for doc in unfinished_documents(kit) if is_stale(connection, doc, now, prefix)]
+    requeued = []
     for document in stale:
+        job_id = document.job_id(prefix)
+        crashes = crash_count(connection, job_id)
+        if crashes >= MAX_CRASHES:
+            message = fail_document(
+                kit, document.id, crashed(crashes, last_crash(connection, job_id))
+            )
+            log.warning("document %s is not queued again: %s", document.id, message)
+            forget_crashes(connection, job_id)
+            continue
         _forget_lost_job(connection, document, prefix)
         enqueue_processing(connection, document.id, document.content_hash, prefix=prefix)
-    return [document.id for document in stale]
+        requeued.append(document.id)
+    return requeued
 
 
 def _forget_lost_job(connection: Redis, document: UnfinishedDocument, prefix: str) -> None:
@@ -103,3 +139,60 @@ def _forget_lost_job(connection: Redis, document: UnfinishedDocument, prefix: st
     job = live_job(connection, document.job_id(prefix))
     if job is not None:
         job.delete()
+
+
+def crash_key(job_id: str) -> str:
+    """Where the runs of the job that have not ended are counted (under the job's own id)."""
+    return f"{job_id}:crashes"
+
+
+def crash_count(connection: Redis, job_id: str) -> int:
+    """Runs of the job whose process died before they ended."""
+    return int(connection.get(crash_key(job_id)) or 0)
+
+
+def forget_crashes(connection: Redis, job_id: str) -> None:
+    connection.delete(crash_key(job_id))
+
+
+@contextlib.contextmanager
+def counting_crashes(kit: RagKit, job: Job | None, document_id: uuid.UUID) -> Iterator[None]:
+    """Count this run of ``job`` as a crash until it ends; give up after too many.
+
+    Raises:
+        DocumentTooLarge: the job has crashed :data:`MAX_CRASHES` times already; the document
+            is marked ``failed`` (and RQ does not retry an error about the input).
+    """
+    if job is None:  # called outside a worker
+        yield
+        return
+    key = crash_key(job.id)
+    with job.connection.pipeline() as pipeline:
+        pipeline.incr(key).expire(key, CRASH_COUNT_SECONDS)
+        runs, _ = pipeline.execute()
+    try:
+        if runs - 1 >= MAX_CRASHES:
+            reason = crashed(runs - 1, failure_of(job))
+            raise DocumentTooLarge(fail_document(kit, document_id, reason))
+        yield
+    finally:
+        try:
+            forget_crashes(job.connection, job.id)
+        except RedisError as error:  # the count only matters if the process dies; it has not
+            log.warning("could not clear the crash count of job %s: %s", job.id, error)
+
+
+def last_crash(connection: Redis, job_id: str) -> str | None:
+    try:
+        return failure_of(Job.fetch(job_id, connection=connection))
+    except NoSuchJobError:
+        return None
+
+
+def crashed(crashes: int, last: str | None) -> str:
+    """Why a document is given up after its job crashed ``crashes`` times."""
+    cause = f"; the last: {last.rstrip('; ')}" if last else ""
+    return (
+        f"processing was given up after its job process died {crashes} times "
+        f"(killed, out of memory or crashed{cause})"
+    )

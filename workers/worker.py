@@ -16,7 +16,7 @@ from rq.job import Job
 
 from ragkit import DocumentNotFound, DocumentReadError, UnsupportedFileType
 from ragkit.errors import ConfigurationError
-from workers import queue
+from workers import limits, queue
 from workers.context import knowledge_base, load_model
 from workers.recovery import requeue_stale
 
@@ -72,7 +72,7 @@ def prepare(connection: Any, prefix: str = "") -> None:
     knowledge_base().database.engine.dispose()
 
 
-class KnowledgeWorker(StartUp, rq.Worker):
+class KnowledgeWorker(StartUp, limits.BoundedWorkHorse, rq.Worker):
     """Forks a work horse per job, sharing the model loaded before the fork."""
 
 

@@ -27,6 +27,7 @@ from webapp.config import queue_prefix
 from webapp.extensions import db, redis_client
 from webapp.services.knowledge import knowledge_base
 from workers import queue
+from workers.recovery import forget_crashes
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +57,14 @@ def _enqueue(document_id: uuid.UUID, force: bool) -> None:
     content_hash = db.session.execute(
         db.select(Document.content_hash).where(Document.id == document_id)
     ).scalar()
+    prefix = queue_prefix()
     try:
+        # Asked for again (an upload or a reprocess): a job that crashed before starts afresh.
+        forget_crashes(
+            redis_client.connection, queue.process_job_id(document_id, content_hash, prefix)
+        )
         queue.enqueue_processing(
-            redis_client.connection, document_id, content_hash, force=force, prefix=queue_prefix()
+            redis_client.connection, document_id, content_hash, force=force, prefix=prefix
         )
     except RedisError as error:
         log.error("could not queue document %s, it stays pending: %s", document_id, error)
