@@ -19,6 +19,7 @@ from ragkit.languages import fixed_text, question_language
 from ragkit.retrieve import RetrievedChunk
 from ragkit.sentences import (
     LIST_ITEM,
+    bounds,
     content_words,
     cosine,
     display_text,
@@ -42,6 +43,9 @@ RELEVANCE_MARGIN = 0.15
 STEPS_BONUS = 0.1
 # A sentence stating the number asked about ("version 3.5") beats its look-alikes.
 NUMBER_BONUS = 0.1
+# A sentence about the very range asked ("earlier than 3.6" for "before 3.6?") is on point,
+# however little else the model sees in common with the question.
+BOUND_BONUS = 0.3
 _HOW_TO = re.compile(
     r"\s*(?:how\s+(?:do|can|should|would)\s+(?:i|we|you)|how\s+to|what\s+are\s+the\s+steps)\b",
     re.IGNORECASE,
@@ -213,12 +217,12 @@ class ExtractiveAnswerer:
         question_words = content_words(question)
         wants_steps = bool(_HOW_TO.match(question))
         asked_numbers = numbers(question)
+        asked_bounds = bounds(question)
         top_score = max(chunk.score for chunk in chunks) or 1.0
         scored = []
         for sentence, vector in zip(sentences, vectors):
             similarity = cosine(query_embedding, vector)
-            if asked_numbers and _states(asked_numbers, numbers(sentence.display)):
-                similarity += NUMBER_BONUS  # "E-1017" means nothing to the model, all to users
+            similarity += _number_bonus(asked_numbers, asked_bounds, sentence.display)
             overlap = len(question_words & content_words(sentence.display))
             support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
             combined = similarity + 0.2 * support + 0.02 * min(overlap, 3)
@@ -264,6 +268,20 @@ class ExtractiveAnswerer:
             chosen.append(item)
             length += len(item.sentence.display)
         return sorted(chosen, key=lambda item: (item.sentence.chunk_rank, item.sentence.start))
+
+
+def _number_bonus(asked: set[str], asked_bounds: set[tuple[str, str]], sentence: str) -> float:
+    """What stating the numbers asked about adds: "E-1017" means nothing to the model, all to
+    users. A question about a range ("before 3.6") is answered by the sentence with the same
+    range, not by one that merely names 3.6 ("The current version is 3.6")."""
+    if asked_bounds:
+        if asked_bounds & bounds(sentence):
+            return BOUND_BONUS
+        # Naming the bound alone ("The current version is 3.6") is a look-alike, not an answer.
+        return (
+            -2 * NUMBER_BONUS if _states({n for _, n in asked_bounds}, numbers(sentence)) else 0.0
+        )
+    return NUMBER_BONUS if asked and _states(asked, numbers(sentence)) else 0.0
 
 
 def _states(asked: set[str], stated: set[str]) -> bool:

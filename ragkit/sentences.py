@@ -29,6 +29,15 @@ _TABLE_SEPARATOR = re.compile(r"^\s*\|?\s*:?-{2,}:?\s*(?:\|\s*:?-{2,}:?\s*)*\|?\
 _FIELD_NAME = re.compile(r"(^|; )([a-z][a-z0-9]*(?:_[a-z0-9]+)+)(?=: )")
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9'\-]*")
+# A number with a comparison: "before 3.6", "earlier than 3.6" (below); "3.6 and later" (above).
+_BELOW_BEFORE = r"(?:before|earlier than|older than|prior to|lower than|below|under|up to)"
+_ABOVE_BEFORE = r"(?:after|later than|newer than|higher than|above|over|since)"
+_AFTER_NUMBER = r"(?:and|or)\s+(?P<after>later|newer|above|higher|earlier|older|below|lower)"
+_BOUND = re.compile(
+    rf"\b(?:(?P<below>{_BELOW_BEFORE})|(?P<above>{_ABOVE_BEFORE}))\s+(?:versions?\s+|v)?"
+    rf"(?P<number>\d+(?:\.\d+)+|\d+)|(?P<number2>\d+(?:\.\d+)+)\s+{_AFTER_NUMBER}\b",
+    re.IGNORECASE,
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -92,6 +101,19 @@ def introduces_list(sentence: str) -> bool:
 def numbers(text: str) -> set[str]:
     """The numbers a sentence states: two sentences with different ones say different things."""
     return set(_NUMBER.findall(text))
+
+
+def bounds(text: str) -> set[tuple[str, str]]:
+    """The numbers a text compares against, with the direction: ``{("below", "3.6")}`` for
+    "on versions earlier than 3.6", ``{("above", "3.6")}`` for "version 3.6 and later"."""
+    found = set()
+    for match in _BOUND.finditer(text):
+        if match["number"]:
+            found.add(("below" if match["below"] else "above", match["number"]))
+        else:
+            upward = match["after"].lower() in {"later", "newer", "above", "higher"}
+            found.add(("above" if upward else "below", match["number2"]))
+    return found
 
 
 def display_text(sentence: str, passage: str = "", start: int = 0) -> str:

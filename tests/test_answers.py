@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragkit import ABSTENTION, RagKit, Turn
-from ragkit.sentences import display_text, is_table_header, split_sentences
+from ragkit.sentences import bounds, display_text, is_table_header, split_sentences
 
 
 @pytest.mark.parametrize(
@@ -176,6 +176,23 @@ def test_an_error_code_the_model_does_not_know_is_still_answered(
 ) -> None:
     answer = kit.ask("What does E-1017 mean?", support_org)
     assert "Storage quota exceeded" in answer.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("What about on versions before 3.6?", {("below", "3.6")}),
+        ("On versions earlier than 3.6, copy the changes", {("below", "3.6")}),
+        ("Click Resolve conflict (version 3.6 and later).", {("above", "3.6")}),
+        ("Security keys require version 3.5 or later.", {("above", "3.5")}),
+        ("The current version is 3.6.", set()),
+        ("Support works from 9 to 5.", set()),
+    ],
+)
+def test_bounds_are_numbers_with_the_direction_they_compare(
+    text: str, expected: set[tuple[str, str]]
+) -> None:
+    assert bounds(text) == expected
 
 
 def test_display_text_drops_markup_and_spells_out_table_rows() -> None:

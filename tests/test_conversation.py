@@ -85,6 +85,18 @@ def test_how_do_i_fix_it_after_an_error_code_gets_the_steps(kit: RagKit, support
     assert answer.citations[0].source.endswith("troubleshooting.pdf")
 
 
+def test_a_follow_up_about_older_versions_gets_the_older_versions_steps(
+    kit: RagKit, support_org: str
+) -> None:
+    history: list[Turn] = []
+    for question in ("What does error E-1042 mean?", "How do I fix it?"):
+        history += [Turn("user", question), Turn("assistant", kit.ask(question, support_org).text)]
+    answer = kit.ask("What about on versions before 3.6?", support_org, history=history)
+    assert "by hand" in answer.text
+    assert "The current version is 3.6" not in answer.text
+    assert answer.citations[0].source.endswith("troubleshooting.pdf")
+
+
 def test_an_elliptical_follow_up_keeps_the_topic(kit: RagKit, support_org: str) -> None:
     first = kit.ask("Where are the log files on Windows?", support_org)
     history = [Turn("user", "Where are the log files on Windows?"), Turn("assistant", first.text)]
