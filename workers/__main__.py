@@ -15,13 +15,17 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from redis import Redis
+
 from ragkit.envfile import load_env_file
 from ragkit.errors import ConfigurationError
-from workers.queue import QUEUES, connect, queue_names, queue_prefix
+from workers.queue import QUEUES, queue_names, queue_prefix, redis_url
 from workers.worker import KnowledgeWorker, SimpleKnowledgeWorker
 
 # How often a worker cleans RQ's registries and re-queues documents whose worker died.
 MAINTENANCE_SECONDS = 120
+# A Redis that does not accept the connection in this time counts as down (and is tried again).
+REDIS_CONNECT_SECONDS = 5
 
 
 def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -41,7 +45,26 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
         "--simple", action="store_true", help="run jobs in this process instead of forking"
     )
     parser.add_argument("--name", help="worker name (default: a random one)")
+    parser.add_argument(
+        "--maintenance-interval",
+        type=positive_seconds,
+        default=MAINTENANCE_SECONDS,
+        metavar="SECONDS",
+        help="how often to clean RQ's registries and queue stale documents again "
+        f"(default: {MAINTENANCE_SECONDS})",
+    )
     return parser.parse_args(argv)
+
+
+def positive_seconds(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds (1 or more)")
+    return int(text)
+
+
+def connect() -> Redis:
+    """The worker's connection to ``REDIS_URL``: connecting never hangs on a lost host."""
+    return Redis.from_url(redis_url(), socket_connect_timeout=REDIS_CONNECT_SECONDS)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -60,7 +83,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         list(queue_names(prefix, arguments.queues)),
         name=arguments.name,
         connection=connect(),
-        maintenance_interval=MAINTENANCE_SECONDS,
+        maintenance_interval=arguments.maintenance_interval,
         queue_prefix=prefix,
     )
     # The scheduler moves retries (scheduled 10/30/60 s later) back onto their queue.
