@@ -25,3 +25,15 @@ def page_of(item_schema: type[ma.Schema], name: str) -> type[ma.Schema]:
     return PageSchema.from_dict(
         {"items": ma.fields.List(ma.fields.Nested(item_schema), required=True)}, name=name
     )
+
+
+# A `text/event-stream` response, described as each of its events: the event's name and its
+# `data` line, a JSON document.
+SERVER_SENT_EVENT = {
+    "type": "object",
+    "properties": {
+        "event": {"type": "string", "enum": ["citations", "delta", "done", "error"]},
+        "data": {"type": "string", "description": "The event's JSON body."},
+    },
+    "required": ["event", "data"],
+}

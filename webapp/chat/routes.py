@@ -18,6 +18,7 @@ from webapp.auth.limits import questions_per_user
 from webapp.chat import schemas
 from webapp.errors import code_for, status_for
 from webapp.models import Conversation, Feedback, Message
+from webapp.schemas import SERVER_SENT_EVENT
 from webapp.services import chat
 from webapp.services.pagination import Page
 
@@ -104,7 +105,7 @@ class MessageStream(MethodView):
     @blp.arguments(schemas.QuestionSchema)
     @blp.response(
         200,
-        {"type": "string"},
+        SERVER_SENT_EVENT,
         content_type="text/event-stream",
         description=(
             "Server-Sent Events: `citations` (the retrieved passages, `n` = retrieval rank), "

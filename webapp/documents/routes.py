@@ -110,8 +110,12 @@ class DocumentFile(MethodView):
     @blp.response(
         200,
         {"type": "string", "format": "binary"},
-        content_type="application/octet-stream",
-        description="The original file, with its content type and file name.",
+        content_type="*/*",
+        description=(
+            "The original file, with its own content type (`application/pdf`, `text/plain`, "
+            "`text/markdown`, `text/csv`, `text/html` or the DOCX type) and its cleaned name in "
+            "`Content-Disposition`."
+        ),
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, document_id: uuid.UUID) -> Response:

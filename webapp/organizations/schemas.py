@@ -47,7 +47,7 @@ class OrganizationChangesSchema(ma.Schema):
         allow_none=True,
         schemes={"http", "https"},
         require_tld=False,
-        validate=validate.Length(max=2048),
+        validate=validate.Length(min=1, max=2048),
         metadata={"description": "An http(s) URL, or null to stop sending handoffs."},
     )
     rotate_webhook_secret = ma.fields.Boolean(

@@ -21,6 +21,7 @@ from webapp.chat.routes import encode
 from webapp.models import Conversation, Feedback, HandoffRequest, Message, WidgetConfiguration
 from webapp.public import schemas
 from webapp.public.limits import conversations_per_address, per_visitor, per_widget
+from webapp.schemas import SERVER_SENT_EVENT
 from webapp.services import chat, handoffs, public
 from webapp.services.public import VisitorToken
 
@@ -29,6 +30,9 @@ ALLOWED_HEADERS = "Authorization, Content-Type"
 EXPOSED_HEADERS = "Retry-After, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset"
 PREFLIGHT_MAX_AGE = "600"
 ORIGIN_REFUSED = "The page's Origin is not among the widget's allowed domains."
+TOO_LONG = "The question is too long."
+# Citations are numbered from 1; a number beyond any answer's is a 404, not a database error.
+CITATION_NUMBER = "int(min=1, max=10000)"
 
 blp = Blueprint(
     "public",
@@ -133,7 +137,7 @@ class VisitorMessages(MethodView):
     @blp.arguments(schemas.VisitorQuestionSchema)
     @blp.response(201, schemas.ExchangeSchema)
     @visitor_routes
-    @blp.alt_response(413, response="PAYLOAD_TOO_LARGE", description="The question is too long.")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE", description=TOO_LONG)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @per_visitor
     @per_widget
@@ -152,7 +156,7 @@ class VisitorMessageStream(MethodView):
     @blp.arguments(schemas.VisitorQuestionSchema)
     @blp.response(
         200,
-        {"type": "string"},
+        SERVER_SENT_EVENT,
         content_type="text/event-stream",
         description=(
             "Server-Sent Events, as the authenticated chat stream: `citations`, `delta` "
@@ -160,7 +164,7 @@ class VisitorMessageStream(MethodView):
         ),
     )
     @visitor_routes
-    @blp.alt_response(413, response="PAYLOAD_TOO_LARGE", description="The question is too long.")
+    @blp.alt_response(413, response="REQUEST_ENTITY_TOO_LARGE", description=TOO_LONG)
     @blp.alt_response(429, response="TOO_MANY_REQUESTS")
     @per_visitor
     @per_widget
@@ -201,7 +205,10 @@ class VisitorFeedback(MethodView):
         return chat.give_visitor_feedback(message, session_id, body["rating"], body["comment"])
 
 
-@blp.route("/conversations/<uuid:conversation_id>/messages/<uuid:message_id>/citations/<int:n>")
+@blp.route(
+    "/conversations/<uuid:conversation_id>/messages/<uuid:message_id>"
+    f"/citations/<{CITATION_NUMBER}:n>"
+)
 class VisitorCitation(MethodView):
     @blp.response(200, schemas.CitedPassageSchema)
     @visitor_routes
