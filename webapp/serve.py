@@ -3,7 +3,13 @@
 Starts (or joins) the embedded PostgreSQL unless ``DATABASE_URL`` is set, uses Redis at
 ``REDIS_URL`` or, when none is set and nothing answers on the default address, an embedded
 Valkey; applies the migrations, sets up the demo (on the embedded database, or with ``--demo``),
-then runs one worker and the web app until Ctrl-C. The port is ``--port``, else ``PORT``, else 5000.
+then runs one worker and the web app until Ctrl-C (or SIGTERM). The port is ``--port``, else
+``PORT``, else 5000.
+
+A worker or web app that exits is started again, the other one running on: at once after a
+long run, else after a pause that doubles with each quick failure (1 s, 2 s, 4 s... at most
+``RESTART_MAX_SECONDS``). Whatever the dead process left running (a worker's scheduler or work
+horse) is stopped first.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +41,12 @@ from workers.queue import DEFAULT_REDIS_URL
 
 STOP_SECONDS = 20
 START_SECONDS = 120
+# Restarting a child that died: the first pause, the longest, and how long a child must have
+# run for its death to count as new trouble (restarted after the first pause again).
+RESTART_FIRST_SECONDS = 1.0
+RESTART_MAX_SECONDS = 30.0
+STEADY_SECONDS = 60.0
+POLL_SECONDS = 0.2
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost")
 WILDCARD_HOSTS = ("0.0.0.0", "::", "")
 
@@ -78,40 +92,127 @@ def start(command: Sequence[str], env: dict[str, str]) -> subprocess.Popen:
     return subprocess.Popen(command, env=env, start_new_session=True)
 
 
-def stop(processes: Sequence[subprocess.Popen]) -> None:
-    """SIGTERM each process once (a worker finishes its current job first), then wait."""
-    for process in processes:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_SECONDS
-    for process in processes:
+def restart_delay(failures: int) -> float:
+    """Seconds to wait before restarting a child that has just failed ``failures`` times running."""
+    return min(RESTART_FIRST_SECONDS * 2 ** max(failures - 1, 0), RESTART_MAX_SECONDS)
+
+
+def say(message: str) -> None:
+    print(f"{time.strftime('%H:%M:%S')} {message}", flush=True)
+
+
+@dataclass
+class Child:
+    """A supervised process: started again (after a growing pause) whenever it exits."""
+
+    name: str
+    command: Sequence[str]
+    env: dict[str, str]
+    process: subprocess.Popen | None = None
+    started_at: float = 0.0
+    failures: int = 0
+    restart_at: float | None = None
+
+    def start(self, now: float) -> None:
+        self.process = start(self.command, self.env)
+        self.started_at = now
+        self.restart_at = None
+
+    def check(self, now: float) -> None:
+        """Notice that the process has exited, and start it again when its pause is over."""
+        if self.restart_at is not None:
+            if now >= self.restart_at:
+                say(f"starting the {self.name} again")
+                self.start(now)
+            return
+        if self.process is None or self.process.poll() is None:
+            return
+        stop_leftovers(self.process.pid)
+        self.failures = 1 if now - self.started_at >= STEADY_SECONDS else self.failures + 1
+        delay = restart_delay(self.failures)
+        self.restart_at = now + delay
+        say(
+            f"the {self.name} exited ({exit_description(self.process.returncode)}); "
+            f"restarting it in {delay:g} s"
+        )
+
+    def terminate(self) -> None:
+        if self.restart_at is None and self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+    def wait(self, deadline: float) -> None:
+        """Wait for the process until ``deadline``, then kill it; stop what it leaves running."""
+        if self.process is None:
+            return
         try:
-            process.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            self.process.wait(timeout=max(deadline - time.monotonic(), 0.1))
         except subprocess.TimeoutExpired:
-            process.kill()
+            self.process.kill()
+            self.process.wait()
+        stop_leftovers(self.process.pid)
 
 
-def supervise(
-    processes: Sequence[subprocess.Popen], started: Callable[[], None] | None = None
-) -> int:
-    """Wait until Ctrl-C, or until one of the processes stops; returns its status.
+def exit_description(status: int | None) -> str:
+    if status is not None and status < 0:
+        return f"killed by {signal.Signals(-status).name}"
+    return f"status {status}"
 
-    ``started`` runs first (e.g. waits for the web app and prints its address); Ctrl-C during it
-    stops everything as well.
+
+def stop_leftovers(session: int) -> None:
+    """SIGKILL the processes still running in a dead child's session.
+
+    A worker's scheduler and work horse outlive a worker that was killed: they would go on
+    without supervision (and a horse in its own process group), so they are found by session.
+    """
+    for pid in session_members(session):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(session, signal.SIGKILL)
+
+
+def session_members(session: int) -> list[int]:
+    """Live processes of the session (read from ``/proc``; none where it does not exist)."""
+    members = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[3]) == session:
+            members.append(int(entry.name))
+    return members
+
+
+def stop(children: Sequence[Child]) -> None:
+    """SIGTERM each child once (a worker finishes its current job first), then wait."""
+    for child in children:
+        child.terminate()
+    deadline = time.monotonic() + STOP_SECONDS
+    for child in children:
+        child.wait(deadline)
+
+
+def supervise(children: Sequence[Child], started: Callable[[], None] | None = None) -> int:
+    """Keep the started children running until Ctrl-C or SIGTERM, then stop them; returns 0.
+
+    ``started`` runs alongside (e.g. waits for the web app and prints its address).
     """
     # Both set explicitly: a launcher started in the background inherits SIGINT ignored.
     signal.signal(signal.SIGTERM, interrupt)
     signal.signal(signal.SIGINT, interrupt)
     try:
         if started is not None:
-            started()
-        while all(process.poll() is None for process in processes):
-            time.sleep(0.5)
+            threading.Thread(target=started, name="announce", daemon=True).start()
+        while True:
+            now = time.monotonic()
+            for child in children:
+                child.check(now)
+            time.sleep(POLL_SECONDS)
     except KeyboardInterrupt:
-        stop(processes)
-        return 0
-    stop(processes)
-    return max(process.returncode or 0 for process in processes)
+        say("stopping")
+        stop(children)
+    return 0
 
 
 def interrupt(signum: int, frame: object) -> None:
@@ -176,11 +277,12 @@ def serving(url: str) -> bool:
         return False
 
 
-def announce(url: str, demo: dict[str, Any] | None, web: subprocess.Popen) -> None:
+def announce(url: str, demo: dict[str, Any] | None) -> None:
     """Once the web app answers, print where it is, the demo page and the demo login."""
     deadline = time.monotonic() + START_SECONDS
     while not serving(url):
-        if web.poll() is not None or time.monotonic() > deadline:
+        if time.monotonic() > deadline:
+            say(f"the web app does not answer at {url} after {START_SECONDS} s (see above)")
             return
         time.sleep(0.3)
     lines = [f"ragkit is running at {url} (API docs: {url}/api/docs)"]
@@ -214,13 +316,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"database: {settings.database_url or 'embedded'}; redis: {redis_url}", flush=True)
         run([python, "-m", "flask", "db", "upgrade"], env)
         demo = seed_demo(env, arguments.host) if wants_demo(arguments, settings) else None
-        worker = start([python, "-m", "workers"], env)
-        web = start(
-            [python, "-m", "flask", "run", "--host", arguments.host, "--port", str(arguments.port)],
-            env,
-        )
+        web_command = ["flask", "run", "--host", arguments.host, "--port", str(arguments.port)]
+        children = [
+            Child("worker", [python, "-m", "workers"], env),
+            Child("web app", [python, "-m", *web_command], env),
+        ]
+        for child in children:
+            child.start(time.monotonic())
         address = base_url(arguments.host, arguments.port)
-        return supervise([web, worker], lambda: announce(address, demo, web))
+        return supervise(children, lambda: announce(address, demo))
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""``python -m webapp.serve`` (``make run``): the demo a new user opens, and Ctrl-C."""
+"""``python -m webapp.serve`` (``make run``): the demo a new user opens, Ctrl-C, and restarts."""
 
 from __future__ import annotations
 
@@ -10,15 +10,25 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 import requests
 from rq import Worker
 
-from webapp.serve import base_url, parse_arguments, port_number
+from webapp.serve import (
+    RESTART_FIRST_SECONDS,
+    RESTART_MAX_SECONDS,
+    STEADY_SECONDS,
+    Child,
+    base_url,
+    parse_arguments,
+    port_number,
+    restart_delay,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 180
@@ -35,11 +45,14 @@ def free_port() -> int:
 class Launcher:
     """``python -m webapp.serve`` in a child process, its output collected line by line."""
 
-    def __init__(self, port: int, env: dict[str, str]) -> None:
+    def __init__(self, port: int, env: dict[str, str], demo: bool = True) -> None:
         self.port = port
         self.lines: list[str] = []
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "webapp.serve", "--port", str(port), "--demo"],
+            [
+                *(sys.executable, "-m", "webapp.serve", "--port", str(port)),
+                "--demo" if demo else "--no-demo",
+            ],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -63,17 +76,21 @@ class Launcher:
         raise AssertionError(f"no {prefix!r} line; output:\n" + "\n".join(self.lines[-40:]))
 
 
-@pytest.fixture
-def launcher(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Launcher]:
+def launcher_env(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
-        "RAGKIT_HOME": str(tmp_path / "home"),
-        "MEDIA_ROOT": str(tmp_path / "media"),
+        "RAGKIT_HOME": str(folder / "home"),
+        "MEDIA_ROOT": str(folder / "media"),
     }
     env.pop("PORT", None)
-    started = Launcher(free_port(), env)
+    return env
+
+
+@pytest.fixture
+def launcher(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Launcher]:
+    started = Launcher(free_port(), launcher_env(database_url, redis_url, tmp_path))
     yield started
     if started.process.poll() is None:
         started.process.kill()
@@ -158,3 +175,195 @@ def test_a_server_on_every_interface_is_announced_on_the_loopback_address() -> N
     assert base_url("0.0.0.0", 8080) == "http://127.0.0.1:8080"
     assert base_url("::1", 8080) == "http://[::1]:8080"
     assert base_url("help.internal", 80) == "http://help.internal:80"
+
+
+def test_restart_pauses_double_from_the_first_up_to_the_cap() -> None:
+    pauses = [restart_delay(failures) for failures in range(1, 10)]
+
+    assert pauses[0] == RESTART_FIRST_SECONDS
+    doubled = [min(2 * earlier, RESTART_MAX_SECONDS) for earlier in pauses[:-1]]
+    assert pauses[1:] == doubled
+    assert pauses[-1] == RESTART_MAX_SECONDS
+
+
+def exits_at_once(code: int = 3) -> Child:
+    return Child("crasher", [sys.executable, "-c", f"raise SystemExit({code})"], dict(os.environ))
+
+
+def test_a_child_that_keeps_failing_is_started_again_after_ever_longer_pauses() -> None:
+    child = exits_at_once()
+    now = 1000.0
+    child.start(now)
+    pauses = []
+    for _ in range(7):
+        assert child.process is not None
+        assert child.process.wait(timeout=30) == 3
+        child.check(now)  # notices the exit
+        assert child.restart_at is not None
+        pauses.append(child.restart_at - now)
+        child.check(child.restart_at - 0.01)  # too early: still waiting
+        assert child.restart_at is not None
+        now = child.restart_at
+        child.check(now)  # starts it again
+        assert child.restart_at is None
+
+    assert pauses == [restart_delay(failures) for failures in range(1, 8)]
+    assert pauses[-1] == RESTART_MAX_SECONDS
+
+
+def test_a_child_that_dies_after_a_long_run_is_started_again_after_the_first_pause() -> None:
+    child = exits_at_once()
+    child.start(1000.0)
+    child.failures = 5
+    assert child.process is not None
+    child.process.wait(timeout=30)
+
+    child.check(1000.0 + STEADY_SECONDS + 1)
+
+    assert child.restart_at == 1000.0 + STEADY_SECONDS + 1 + RESTART_FIRST_SECONDS
+
+
+def process_state(pid: int) -> str | None:
+    """The state letter of a process (``Z`` for a zombie), None when it is gone."""
+    try:
+        return (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return None
+
+
+def test_what_a_killed_child_leaves_running_is_stopped_before_it_is_restarted(
+    tmp_path: Path,
+) -> None:
+    """Like a worker's work horse: a grandchild in a process group of its own."""
+    pid_file = tmp_path / "grandchild.pid"
+    grandchild = (
+        f"import os, time; open({str(pid_file)!r}, 'w').write(str(os.getpid())); time.sleep(120)"
+    )
+    parent = (
+        "import subprocess, sys, time; "
+        f"subprocess.Popen([sys.executable, '-c', {grandchild!r}], process_group=0); "
+        "time.sleep(120)"
+    )
+    child = Child("worker", [sys.executable, "-c", parent], dict(os.environ))
+    child.start(time.monotonic())
+    deadline = time.monotonic() + 30
+    while not pid_file.exists() or not pid_file.read_text():
+        assert time.monotonic() < deadline, "the grandchild did not start"
+        time.sleep(0.05)
+    orphan = int(pid_file.read_text())
+    assert child.process is not None
+
+    child.process.kill()
+    child.process.wait()
+    assert process_state(orphan) not in (None, "Z")
+    child.check(time.monotonic())
+
+    deadline = time.monotonic() + 10
+    while process_state(orphan) not in (None, "Z"):
+        assert time.monotonic() < deadline, "the grandchild still runs"
+        time.sleep(0.05)
+    assert child.restart_at is not None
+
+
+class Prober:
+    """Asks the web app for ``/widget.js`` every 0.1 s in the background, noting each outcome."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.outcomes: list[tuple[float, bool]] = []
+        self.running = True
+        self.thread = threading.Thread(target=self.probe, daemon=True)
+        self.thread.start()
+
+    def probe(self) -> None:
+        while self.running:
+            try:
+                ok = requests.get(f"{self.url}/widget.js", timeout=2).status_code == 200
+            except requests.RequestException:
+                ok = False
+            self.outcomes.append((time.monotonic(), ok))
+            time.sleep(0.1)
+
+    def failures(self, since: float) -> int:
+        return sum(1 for at, ok in self.outcomes if at >= since and not ok)
+
+    def answered(self, since: float) -> float | None:
+        """When the first request made after ``since`` was answered."""
+        return next((at for at, ok in self.outcomes if at >= since and ok), None)
+
+    def stop(self) -> None:
+        self.running = False
+        self.thread.join(timeout=5)
+
+
+def wait_for(what: str, condition: Callable[[], Any], seconds: float = START_SECONDS) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := condition()):
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+    return found
+
+
+def worker_pids(connection: redis.Redis) -> set[int]:
+    """Process ids of the registered workers that are still running."""
+    return {w.pid for w in Worker.all(connection=connection) if w.pid and process_state(w.pid)}
+
+
+def web_app_pid(launcher: Launcher) -> int:
+    """The launcher's ``flask run`` child."""
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except (OSError, IndexError, ValueError):
+            continue
+        if parent == launcher.process.pid and b"flask" in command and b"run" in command:
+            return int(entry.name)
+    raise AssertionError("no flask run child")
+
+
+@pytest.mark.slow
+def test_a_killed_worker_or_web_app_is_started_again_and_the_rest_keeps_answering(
+    database_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    launcher = Launcher(free_port(), launcher_env(database_url, redis_url, tmp_path), demo=False)
+    connection = redis.Redis.from_url(redis_url)
+    probe: Prober | None = None
+    try:
+        url = launcher.wait_for("ragkit is running at").split()[0]
+        (first,) = wait_for("the worker", lambda: worker_pids(connection))
+        probe = Prober(url)
+
+        os.kill(first, signal.SIGKILL)
+        killed = time.monotonic()
+        (second,) = wait_for("a new worker", lambda: worker_pids(connection) - {first})
+        worker_back = time.monotonic() - killed
+        assert probe.failures(since=killed) == 0
+        web = web_app_pid(launcher)
+        assert web == web_app_pid(launcher)  # the web app was never restarted
+
+        os.kill(web, signal.SIGKILL)
+        killed = time.monotonic()
+        answered = wait_for("the web app again", lambda: probe and probe.answered(killed))
+        assert web_app_pid(launcher) != web
+        assert second in worker_pids(connection)  # the worker ran on meanwhile
+        output = "\n".join(launcher.lines)
+        assert "the worker exited (killed by SIGKILL); restarting it in 1 s" in output
+        assert "the web app exited (killed by SIGKILL); restarting it in 1 s" in output
+        print(
+            f"\nsupervisor: worker SIGKILLed, a new one registered after {worker_back:.1f} s, web "
+            f"requests failed meanwhile 0; web app SIGKILLed, answering again after "
+            f"{answered - killed:.1f} s ({probe.failures(since=killed)} probes failed)"
+        )
+
+        launcher.process.send_signal(signal.SIGTERM)
+        assert launcher.process.wait(timeout=60) == 0
+        assert not worker_pids(connection)
+        assert process_state(second) is None
+    finally:
+        if probe is not None:
+            probe.stop()
+        if launcher.process.poll() is None:
+            launcher.process.kill()
+            launcher.process.wait()
+        connection.close()
