@@ -23,6 +23,21 @@ from ragkit.settings import Settings
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "ragkit"
+# How long a lost or hung server can hold a connection (each overridden by the URL's own option,
+# e.g. ``?connect_timeout=10``): connecting gives up after CONNECT_TIMEOUT_SECONDS; over TCP, a
+# server that vanished is noticed by keepalives (idle 10 s, then 3 probes 5 s apart) or, with
+# data unacknowledged, after 30 s. Pooled connections are checked before use and replaced after
+# POOL_RECYCLE_SECONDS, so a restarted server is reconnected to without restarting the process.
+CONNECT_TIMEOUT_SECONDS = 5
+POOL_RECYCLE_SECONDS = 1800
+CONNECTION_BOUNDS: dict[str, int] = {
+    "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+    "keepalives": 1,
+    "keepalives_idle": 10,
+    "keepalives_interval": 5,
+    "keepalives_count": 3,
+    "tcp_user_timeout": 30_000,
+}
 _embedded_lock = threading.Lock()
 _embedded_servers: dict[Path, Any] = {}
 
@@ -130,20 +145,25 @@ class Database:
         self.engine.dispose()
 
 
+def engine_options(url: URL) -> dict[str, Any]:
+    """Engine options that let a process ride out a database outage (see ``CONNECTION_BOUNDS``).
+
+    Options the URL sets itself are left to it.
+    """
+    bounds = {name: value for name, value in CONNECTION_BOUNDS.items() if name not in url.query}
+    return {"pool_pre_ping": True, "pool_recycle": POOL_RECYCLE_SECONDS, "connect_args": bounds}
+
+
 def create_engine(url: URL, settings: Settings) -> Engine:
     """An engine whose sessions search pgvector's HNSW index iteratively.
 
     With a filter (every query filters by organization) an HNSW scan can stop before it has
     found ``k`` matching rows; pgvector 0.8's iterative scan keeps searching until it has.
     """
-    options = f"-c hnsw.iterative_scan=strict_order -c hnsw.ef_search={settings.hnsw_ef_search}"
+    options = engine_options(url)
+    search = f"-c hnsw.iterative_scan=strict_order -c hnsw.ef_search={settings.hnsw_ef_search}"
+    options["connect_args"]["options"] = search
     try:
-        return sa.create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=5,
-            max_overflow=10,
-            connect_args={"options": options},
-        )
+        return sa.create_engine(url, pool_size=5, max_overflow=10, **options)
     except sa.exc.ArgumentError as error:
         raise DatabaseError(f"cannot connect to {url!r}: {error}") from error

@@ -15,9 +15,10 @@ from typing import Any
 
 from flask import Config, current_app
 from limits import parse_many
+from sqlalchemy.engine import make_url
 
 from ragkit import ConfigurationError, Settings
-from ragkit.database import normalise_url, start_embedded
+from ragkit.database import engine_options, normalise_url, start_embedded
 from ragkit.settings import DEFAULT_EMBED_MODEL
 from webapp.errors import InsecureConfiguration
 from workers.queue import checked_prefix, prefixed
@@ -63,7 +64,10 @@ DEFAULTS: dict[str, Any] = {
     "MAX_UPLOAD_MB": 20,
     "CORS_ORIGINS": "",
     "RAGKIT_SETTINGS": None,
-    "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+    # Extra options of the web app's engine, over ragkit's (pre-ping, recycle, connect bounds).
+    "SQLALCHEMY_ENGINE_OPTIONS": {},
+    # Seconds to connect to Redis, and for each command, before it counts as down (503).
+    "REDIS_TIMEOUT": 2.0,
     "API_TITLE": "ragkit",
     "API_VERSION": "v1",
     "OPENAPI_VERSION": "3.0.3",
@@ -95,6 +99,7 @@ ENVIRONMENT: dict[str, Any] = {
     "JWT_SECRET_KEY": str,
     "DATABASE_URL": str,
     "REDIS_URL": str,
+    "REDIS_TIMEOUT": float,
     "RAGKIT_QUEUE_PREFIX": str,
     "PROCESSING_MODE": str,
     "MEDIA_ROOT": str,
@@ -129,10 +134,17 @@ def load(config: Config, overrides: Mapping[str, Any] | None) -> None:
         config["RAGKIT_SETTINGS"] = Settings.from_env()
     config["DATABASE_URL"] = database_url(config)
     config["SQLALCHEMY_DATABASE_URI"] = config["DATABASE_URL"]
+    config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+        **engine_options(make_url(config["DATABASE_URL"])),
+        **config["SQLALCHEMY_ENGINE_OPTIONS"],
+    }
     config["MAX_CONTENT_LENGTH"] = int(config["MAX_UPLOAD_MB"] * MEBIBYTE) + MULTIPART_OVERHEAD
     config["PROCESSING_MODE"] = processing_mode(config)
     config["RATELIMIT_STORAGE_URI"] = config.get("RATELIMIT_STORAGE_URI") or limits_storage(
         config["REDIS_URL"]
+    )
+    config["RATELIMIT_STORAGE_OPTIONS"] = config.get("RATELIMIT_STORAGE_OPTIONS") or redis_timeouts(
+        config
     )
     check_public_limits(config)
     config["RAGKIT_QUEUE_PREFIX"] = checked_prefix(config["RAGKIT_QUEUE_PREFIX"] or "")
@@ -146,6 +158,14 @@ def database_url(config: Config) -> str:
     raw = config["DATABASE_URL"]
     url = normalise_url(raw) if raw else start_embedded(config["RAGKIT_SETTINGS"].home)
     return url.render_as_string(hide_password=False)
+
+
+def redis_timeouts(config: Config) -> dict[str, float]:
+    """Socket options that make a Redis that does not answer count as down, not hang a request."""
+    return {
+        "socket_timeout": config["REDIS_TIMEOUT"],
+        "socket_connect_timeout": config["REDIS_TIMEOUT"],
+    }
 
 
 def processing_mode(config: Config) -> str:

@@ -34,10 +34,12 @@ log = logging.getLogger(__name__)
 
 # Seconds a client is asked to wait when a backing service (database, Redis) is down.
 RETRY_AFTER_SECONDS = 5
-# Errors that mean the database could not be reached, not that the statement was wrong.
+# Errors that mean the database could not be reached, not that the statement was wrong (a
+# TimeoutError: every pooled connection is held by requests waiting on a database that hangs).
 DATABASE_OUTAGES: tuple[type[Exception], ...] = (
     sqlalchemy.exc.OperationalError,
     sqlalchemy.exc.InterfaceError,
+    sqlalchemy.exc.TimeoutError,
     psycopg.OperationalError,
     psycopg.InterfaceError,
 )

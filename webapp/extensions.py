@@ -27,8 +27,10 @@ class RedisClient:
     """A Redis connection per app, built from ``REDIS_URL`` on first use."""
 
     def init_app(self, app: Flask) -> None:
+        # Bounded: a Redis that stops answering fails the request with 503 after REDIS_TIMEOUT.
+        timeout = app.config["REDIS_TIMEOUT"]
         app.extensions["redis"] = redis.Redis.from_url(
-            app.config["REDIS_URL"], socket_timeout=2, socket_connect_timeout=2
+            app.config["REDIS_URL"], socket_timeout=timeout, socket_connect_timeout=timeout
         )
 
     @property
