@@ -16,7 +16,7 @@ from ragkit.errors import DocumentTooLarge
 
 MB = 1024 * 1024
 # A small archive may compress well beyond any ratio; only a large one can hurt.
-RATIO_CHECKED_ABOVE = 10 * MB
+RATIO_CHECKED_ABOVE = MB
 
 
 @dataclass(frozen=True)

@@ -250,27 +250,34 @@ def _docx_blocks(document: Any) -> list[tuple[str, bool]]:
 
 @dataclass
 class _Sections:
-    """Accumulates text blocks under the most recent heading."""
+    """Accumulates text blocks under the most recent heading.
 
-    parts: list[tuple[str | None, list[str]]] = field(default_factory=lambda: [(None, [])])
+    A block is kept as its pieces, joined once at the end: a paragraph of a hundred thousand
+    inline elements is not copied again for each of them.
+    """
+
+    parts: list[tuple[str | None, list[list[str]]]] = field(default_factory=lambda: [(None, [])])
 
     def start(self, title: str) -> None:
         self.parts.append((title, []))
 
     def add(self, text: str) -> None:
-        self.parts[-1][1].append(text)
+        self.parts[-1][1].append([text])
 
     def extend_last(self, text: str) -> bool:
         """Append to the current block; False when the section has no block yet."""
         blocks = self.parts[-1][1]
         if blocks:
-            blocks[-1] += " " + text
+            blocks[-1].append(text)
         return bool(blocks)
 
     def documents(self, separator: str = "\n\n") -> list[LlamaDocument]:
+        sections = [
+            (title, [" ".join(pieces) for pieces in blocks]) for title, blocks in self.parts
+        ]
         return [
             _unit(separator.join(blocks), section=title)
-            for title, blocks in self.parts
+            for title, blocks in sections
             if any(block.strip() for block in blocks)
         ]
 
@@ -299,36 +306,54 @@ class SectionedHTMLReader(BoundedReader):
 
 def html_to_documents(markup: str) -> list[LlamaDocument]:
     """Split HTML into sections of visible text, titled by their headings."""
-    from bs4 import BeautifulSoup, Comment, NavigableString, Tag
+    from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(markup, "html.parser")
     for tag in soup.find_all(list(INVISIBLE_TAGS)):
         tag.decompose()
     for tag in soup.find_all(hidden=True):
         tag.decompose()
-    root = soup.body or soup
     sections = _Sections()
     last_block: Any = None
-    for node in root.descendants:
-        if isinstance(node, Tag) and node.name in HEADING_TAGS:
+    for node, block in _visible_nodes(soup.body or soup):
+        if block is node:  # a heading
             title = " ".join(node.get_text(" ").split())
             if title:
                 sections.start(title)
                 sections.add(title)
             last_block = node
             continue
-        if not isinstance(node, NavigableString) or isinstance(node, Comment):
-            continue
-        if any(isinstance(p, Tag) and p.name in HEADING_TAGS for p in node.parents):
-            continue
         text = " ".join(str(node).split())
         if not text:
             continue
-        block = next((p for p in node.parents if p.name in BLOCK_TAGS), None)
         if block is not last_block or not sections.extend_last(text):
             sections.add(text)
         last_block = block
     return sections.documents(separator="\n")
+
+
+def _visible_nodes(root: Any) -> Iterator[tuple[Any, Any]]:
+    """Headings (as ``(heading, heading)``) and text outside them, with their nearest block.
+
+    In document order, walked with a stack: a page nested a hundred thousand tags deep costs
+    no more than a flat one, and no recursion.
+    """
+    from bs4 import CData, NavigableString, Tag
+    from bs4.element import PreformattedString
+
+    stack: list[tuple[Any, Any]] = [(root, None)]
+    while stack:
+        node, block = stack.pop()
+        if isinstance(node, Tag):
+            if node.name in HEADING_TAGS:
+                yield node, node
+                continue  # its text is its title
+            inner = node if node.name in BLOCK_TAGS else block
+            stack.extend((child, inner) for child in reversed(node.contents))
+        elif isinstance(node, NavigableString) and (
+            not isinstance(node, PreformattedString) or isinstance(node, CData)
+        ):
+            yield node, block
 
 
 MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")

@@ -13,11 +13,13 @@ import contextlib
 import logging
 import os
 import resource
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
 from ragkit import Document, DocumentStatus, RagKit
@@ -54,10 +56,13 @@ def limit_memory(allowance: int) -> int:
 
 
 class BoundedWorkHorse:
-    """Mixin for a forking RQ worker: each work horse is memory-limited before its job runs.
+    """Mixin for a forking RQ worker: each work horse is memory-limited before its job runs,
+    and how a horse died is noted for the job (see :func:`workers.recovery.counting_crashes`).
 
     The worker itself is not limited: it only waits for its horses.
     """
+
+    connection: Any
 
     def main_work_horse(self, *args: Any, **kwargs: Any) -> None:
         from workers.context import knowledge_base
@@ -67,17 +72,54 @@ class BoundedWorkHorse:
         log.debug("work horse %d limited to %s of address space", os.getpid(), megabytes(limit))
         super().main_work_horse(*args, **kwargs)  # type: ignore[misc]
 
+    def handle_work_horse_killed(
+        self, job: Any, retpid: int, ret_val: int, rusage: resource.struct_rusage | None
+    ) -> None:
+        from workers.recovery import record_crash
+
+        super().handle_work_horse_killed(job, retpid, ret_val, rusage)  # type: ignore[misc]
+        try:
+            record_crash(self.connection, job.id, how_it_died(ret_val, rusage))
+        except RedisError as error:  # the crash is still counted; only its description is lost
+            log.warning("could not record how job %s died: %s", job.id, error)
+
+
+def how_it_died(status: int | None, rusage: resource.struct_rusage | None) -> str:
+    """``killed by SIGKILL at 1.2 GB``, from the wait status and resource use of a process."""
+    if status is not None and os.WIFSIGNALED(status):
+        number = os.WTERMSIG(status)
+        try:
+            how = f"killed by {signal.Signals(number).name}"
+        except ValueError:
+            how = f"killed by signal {number}"
+    elif status is not None and os.WIFEXITED(status):
+        how = f"exited with status {os.WEXITSTATUS(status)}"
+    else:
+        how = "ended"
+    if rusage is not None and rusage.ru_maxrss:
+        how += f" at {megabytes(rusage.ru_maxrss * 1024)} of memory"  # Linux counts kilobytes
+    return how
+
 
 def is_out_of_memory(error: BaseException) -> bool:
-    if isinstance(error, MemoryError):
-        return True
-    return isinstance(error, RuntimeError) and any(
-        marker in str(error) for marker in NATIVE_OUT_OF_MEMORY
-    )
+    """Whether ``error``, or an error it was raised from, is an allocation that failed.
+
+    ragkit reports the model's failures as ``EmbeddingError`` with the native message in it.
+    """
+    seen: BaseException | None = error
+    for _ in range(20):  # a chain can loop back on itself
+        if seen is None:
+            return False
+        if isinstance(seen, MemoryError) or any(
+            marker in str(seen) for marker in NATIVE_OUT_OF_MEMORY
+        ):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 @contextlib.contextmanager
-def limit_failures(kit: RagKit, document_id: uuid.UUID, timeout: int | None) -> Iterator[None]:
+def limit_failures(kit: RagKit, document_id: uuid.UUID, timeout: float | None) -> Iterator[None]:
     """Turn running out of memory or time into a ``failed`` document naming the limit.
 
     Raises:
@@ -86,7 +128,7 @@ def limit_failures(kit: RagKit, document_id: uuid.UUID, timeout: int | None) -> 
     try:
         yield
     except JobTimeoutException as error:
-        reason = f"processing took longer than the job timeout ({timeout} s)"
+        reason = f"processing took longer than the job timeout ({timeout or 0:g} s)"
         raise DocumentTooLarge(fail_document(kit, document_id, reason)) from error
     except Exception as error:
         if not is_out_of_memory(error):

@@ -146,13 +146,18 @@ def crash_key(job_id: str) -> str:
     return f"{job_id}:crashes"
 
 
+def record_crash(connection: Redis, job_id: str, how: str) -> None:
+    """Note how the job's process died (its worker saw it), for the message that gives up."""
+    connection.set(f"{crash_key(job_id)}:last", how, ex=CRASH_COUNT_SECONDS)
+
+
 def crash_count(connection: Redis, job_id: str) -> int:
     """Runs of the job whose process died before they ended."""
     return int(connection.get(crash_key(job_id)) or 0)
 
 
 def forget_crashes(connection: Redis, job_id: str) -> None:
-    connection.delete(crash_key(job_id))
+    connection.delete(crash_key(job_id), f"{crash_key(job_id)}:last")
 
 
 @contextlib.contextmanager
@@ -168,11 +173,12 @@ def counting_crashes(kit: RagKit, job: Job | None, document_id: uuid.UUID) -> It
         return
     key = crash_key(job.id)
     with job.connection.pipeline() as pipeline:
-        pipeline.incr(key).expire(key, CRASH_COUNT_SECONDS)
+        pipeline.incr(key)
+        pipeline.expire(key, CRASH_COUNT_SECONDS)
         runs, _ = pipeline.execute()
     try:
         if runs - 1 >= MAX_CRASHES:
-            reason = crashed(runs - 1, failure_of(job))
+            reason = crashed(runs - 1, last_crash(job.connection, job.id))
             raise DocumentTooLarge(fail_document(kit, document_id, reason))
         yield
     finally:
@@ -183,6 +189,10 @@ def counting_crashes(kit: RagKit, job: Job | None, document_id: uuid.UUID) -> It
 
 
 def last_crash(connection: Redis, job_id: str) -> str | None:
+    """How the job's process died the last time, as its worker saw it or RQ recorded it."""
+    seen = connection.get(f"{crash_key(job_id)}:last")
+    if seen:
+        return seen.decode() if isinstance(seen, bytes) else str(seen)
     try:
         return failure_of(Job.fetch(job_id, connection=connection))
     except NoSuchJobError:
@@ -191,7 +201,7 @@ def last_crash(connection: Redis, job_id: str) -> str | None:
 
 def crashed(crashes: int, last: str | None) -> str:
     """Why a document is given up after its job crashed ``crashes`` times."""
-    cause = f"; the last: {last.rstrip('; ')}" if last else ""
+    cause = f"; the last {last.rstrip('; ')}" if last else ""
     return (
         f"processing was given up after its job process died {crashes} times "
         f"(killed, out of memory or crashed{cause})"
