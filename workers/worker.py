@@ -24,8 +24,8 @@ import rq
 import sqlalchemy.exc
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from rq.exceptions import StopRequested
-from rq.job import Job
+from rq.exceptions import InvalidJobOperation, StopRequested
+from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
 
 from ragkit import DatabaseError, DocumentNotFound, DocumentReadError, UnsupportedFileType
@@ -134,12 +134,32 @@ class StartUp:
         return self.through_redis_outages(dequeue, *args)
 
     def execute_job(self, job: Job, job_queue: rq.Queue) -> None:
-        """Run the job; Redis lost meanwhile leaves it to RQ's clean-up, which retries it."""
+        """Run the job; if Redis is lost meanwhile, retry the job once Redis is back."""
         try:
             super().execute_job(job, job_queue)  # type: ignore[misc]
         except REDIS_OUTAGES as error:
-            log.error("Redis was lost around job %s (%s); RQ's clean-up retries it", job.id, error)
-            self.through_redis_outages(self.set_state, WorkerStatus.IDLE)  # type: ignore[attr-defined]
+            log.error(
+                "Redis was lost around job %s (%s); retrying it when it is back", job.id, error
+            )
+            self.through_redis_outages(self.retry_interrupted, job, job_queue)
+
+    def retry_interrupted(self, job: Job, job_queue: rq.Queue) -> None:
+        """Fail a job whose outcome Redis could not take (it still says ``started``) as RQ does.
+
+        RQ then retries it (processing is idempotent), instead of leaving it to the clean-up of
+        abandoned jobs minutes later. By now its work horse has ended.
+        """
+        try:
+            interrupted = job.get_status(refresh=True) == JobStatus.STARTED
+        except InvalidJobOperation:  # the job is gone: nothing left to retry
+            interrupted = False
+        if interrupted:
+            log.warning(
+                "job %s did not record its outcome in Redis: failing it to retry it", job.id
+            )
+            message = "Redis could not be reached while the job ran"
+            self.handle_job_failure(job, queue=job_queue, exc_string=message)  # type: ignore[attr-defined]
+        self.set_state(WorkerStatus.IDLE)  # type: ignore[attr-defined]
 
     def heartbeat(self, timeout: int | None = None, pipeline: Any = None) -> None:
         """RQ's heartbeat; a missed one is logged (the next loop waits for Redis)."""
