@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
+from ragkit.answerable import answerability, passages_coverage
 from ragkit.conversation import resolve
 from ragkit.embeddings import EmbeddingModel
 from ragkit.languages import fixed_text, question_language
@@ -117,6 +118,7 @@ class Answerer(Protocol):
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
     ) -> Answer: ...
 
     def stream(
@@ -125,6 +127,7 @@ class Answerer(Protocol):
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
     ) -> Iterator[str | Answer]: ...
 
 
@@ -163,6 +166,7 @@ class ExtractiveAnswerer:
 
     def __init__(self, settings: Settings, max_sentences: int = 3) -> None:
         self.threshold = settings.abstain_threshold
+        self.answerable_threshold = settings.answerable_threshold
         self.max_sentences = max_sentences
         self.max_chars = 700
 
@@ -176,15 +180,32 @@ class ExtractiveAnswerer:
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
     ) -> Answer:
         """Compose an answer from the chunks' best sentences, or abstain.
 
-        ``model`` must be the one that embedded ``query_embedding``.
+        ``model`` must be the one that embedded ``query_embedding``; ``search_query`` is what a
+        follow-up was searched as.
         """
         scored = self._score(question, chunks, query_embedding, model)
-        if not scored or max(item.similarity for item in scored) < self.threshold:
+        if not scored or not self._answers(question, search_query, chunks, scored):
             return abstain(question, self.model_name)
         return compose(question, chunks, self._choose(scored), self.model_name)
+
+    def _answers(
+        self,
+        question: str,
+        search_query: str,
+        chunks: Sequence[RetrievedChunk],
+        scored: Sequence[Scored],
+    ) -> bool:
+        """Whether the passages answer the question (see :mod:`ragkit.answerable`)."""
+        similarity = max(item.similarity for item in scored)
+        if similarity < self.threshold:
+            return False
+        queries = [question, search_query] if search_query not in ("", question) else [question]
+        covered = passages_coverage(queries, [chunk.content for chunk in chunks])
+        return answerability(similarity, covered) >= self.answerable_threshold
 
     def stream(
         self,
@@ -192,8 +213,9 @@ class ExtractiveAnswerer:
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
     ) -> Iterator[str | Answer]:
-        answer = self.answer(question, chunks, query_embedding, model)
+        answer = self.answer(question, chunks, query_embedding, model, search_query=search_query)
         yield from re.findall(r"\S+\s*", answer.text)
         yield answer
 

@@ -273,7 +273,7 @@ class RagKit:
             yield answer.text
             yield answer
             return
-        for item in answerer.stream(question, chunks, embedding, model):
+        for item in answerer.stream(question, chunks, embedding, model, search_query=query):
             if isinstance(item, Answer):
                 item = _with_query(item, query, time.perf_counter() - started)
             yield item

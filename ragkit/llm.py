@@ -124,6 +124,7 @@ class LLMAnswerer:
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
     ) -> Answer:
         result: Answer | None = None
         for item in self.stream(question, chunks, query_embedding, model, streaming=False):
@@ -138,8 +139,11 @@ class LLMAnswerer:
         chunks: Sequence[RetrievedChunk],
         query_embedding: Sequence[float],
         model: EmbeddingModel,
+        search_query: str = "",
         streaming: bool = True,
     ) -> Iterator[str | Answer]:
+        """The model's answer as it streams; ``search_query`` is unused: the model condensed
+        the follow-up itself, and judges from the sources whether they answer."""
         if not self._relevant(chunks, query_embedding, model):
             answer = abstain(question, self.model_name)
             yield answer.text

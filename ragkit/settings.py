@@ -49,6 +49,7 @@ class Settings:
     text_search_config: str = "english"
     detect_languages: bool = True
     abstain_threshold: float = 0.35
+    answerable_threshold: float = 0.46
     llm: str = ""
     llm_model: str = ""
     llm_base_url: str = ""
@@ -168,6 +169,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "text_search_config": ("RAGKIT_TEXT_SEARCH_CONFIG", str),
     "detect_languages": ("RAGKIT_DETECT_LANGUAGES", _flag),
     "abstain_threshold": ("RAGKIT_ABSTAIN_THRESHOLD", float),
+    "answerable_threshold": ("RAGKIT_ANSWERABLE_THRESHOLD", float),
     "llm": ("RAGKIT_LLM", _mode),
     "llm_model": ("RAGKIT_LLM_MODEL", str),
     "llm_base_url": ("RAGKIT_LLM_BASE_URL", str),
