@@ -32,6 +32,7 @@ from ragkit.errors import (
     DocumentTooLarge,
     RagkitError,
 )
+from ragkit.files import local_copy
 from ragkit.index import VectorStores, index_for_ingest
 from ragkit.languages import detect_languages
 from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title, read_units
@@ -379,20 +380,19 @@ class Pipeline:
 
         Returns the document itself when it is already current (and not ``force``).
         """
-        with self.database.sessions() as session:
+        with self.database.sessions() as session, contextlib.ExitStack() as files:
             document = session.get(Document, document_id)
             if document is None:
                 raise DocumentNotFound(f"no document {document_id}")
-            if document.file_path is None:
-                raise DocumentReadError(f"document {document_id} has no stored file")
             index = self.index_for(session, document.organization_id)
-            path = Path(document.file_path)
-            try:
+            try:  # its file_path, or a temporary copy of the bytes kept in the database
+                path = files.enter_context(local_copy(session, document))
                 self.settings.limits.check_file_size(path.stat().st_size)
                 data = path.read_bytes()
             except OSError as error:
                 self._fail(session, document, f"the stored file is missing: {error.strerror}")
-                raise DocumentReadError(f"{path}: {error.strerror or error}") from error
+                shown = document.file_path or document.source
+                raise DocumentReadError(f"{shown}: {error.strerror or error}") from error
             except DocumentTooLarge as error:
                 reason = f"{Path(document.source or path.name).name}: {error}"
                 self._fail(session, document, reason)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from llama_index.vector_stores.postgres import PGVectorStore
 
+from ragkit import files
 from ragkit.answer import Answer, Answerer, ExtractiveAnswerer, Turn, abstain
 from ragkit.conversation import (
     CANDIDATE_POOL,
@@ -163,7 +164,7 @@ class RagKit:
         return self.pipeline.process_document(document_id, force=force)
 
     def delete_document(self, document_id: uuid.UUID, organization: str | None = None) -> None:
-        """Delete a document with its chunks, lexical postings and vectors."""
+        """Delete a document with its chunks, lexical postings, vectors and stored bytes."""
         organization = self._organization(organization)
         with self.database.sessions() as session:
             document = session.get(Document, document_id, with_for_update=True)
@@ -171,6 +172,8 @@ class RagKit:
                 raise DocumentNotFound(f"no document {document_id} in {organization!r}")
             delete_vectors(session, self.stores, [document_id])
             session.delete(document)
+            session.flush()
+            files.release(session, document)  # its bytes, unless another document shares them
             session.commit()
         corpus_stats.forget(organization)
 

@@ -18,8 +18,9 @@ SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 HEADER = """# Database schema
 
 Generated from the SQLAlchemy metadata by `python -m webapp.schema_diagram`; do not edit by hand.
-ragkit owns `documents`, `chunks`, `chunk_terms`, `vector_indexes` and `organization_indexes`;
-the web application owns the rest. ragkit's `organization_id` columns hold the web
+ragkit owns `documents`, `chunks`, `chunk_terms`, `vector_indexes`, `organization_indexes` and
+`stored_files` with `stored_file_parts` (uploaded files' bytes, in 1 MiB parts); the web
+application owns the rest. ragkit's `organization_id` columns hold the web
 application's `organizations.id` as text.
 
 Not shown: the vector tables `data_<index name>` (one per embedding-model generation, listed in

@@ -9,9 +9,23 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from ragkit import RagKit
+from ragkit.files import StoredFile
 from tests.webapp.conftest import Account, AuthActions, Library
+
+
+def stored_files(kit: RagKit, organization: str) -> dict[str, int]:
+    """The organization's file contents kept in the database: content hash -> size."""
+    with kit.database.sessions() as session:
+        rows = session.execute(
+            sa.select(StoredFile.content_hash, StoredFile.size).where(
+                StoredFile.organization_id == organization
+            )
+        )
+        return {content_hash: size for content_hash, size in rows}
 
 
 @pytest.fixture
@@ -29,7 +43,7 @@ def shared_notes(library: Library) -> dict:
 
 
 def test_upload_stores_and_processes_the_file(
-    client: FlaskClient, owner: Account, upload, example_docs: Path, app
+    client: FlaskClient, owner: Account, upload, example_docs: Path, app, kit: RagKit
 ) -> None:
     path = example_docs / "troubleshooting.pdf"
 
@@ -46,8 +60,10 @@ def test_upload_stores_and_processes_the_file(
     assert document["status"] == "ready"
     assert document["chunk_count"] > 0
     assert document["uploaded_by"] == owner.user_id
-    stored = list(Path(app.config["MEDIA_ROOT"], owner.organization_id).iterdir())
-    assert [file.name for file in stored] == [f"{document['id']}.pdf"]
+    assert stored_files(kit, owner.organization_id) == {
+        document["content_hash"]: len(path.read_bytes())
+    }
+    assert not any(Path(app.config["MEDIA_ROOT"]).rglob("*.pdf"))
 
 
 def test_uploading_the_same_content_again_is_a_conflict_naming_the_original(
@@ -228,7 +244,7 @@ def test_delete_removes_the_document_its_chunks_and_file(
 
     assert client.get(url, headers=owner.headers).status_code == 404
     assert kit.status(owner.organization_id).chunks == 0
-    assert not any(Path(app.config["MEDIA_ROOT"], owner.organization_id).iterdir())
+    assert stored_files(kit, owner.organization_id) == {}
 
 
 def test_owners_can_reprocess_and_members_cannot(

@@ -5,14 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from flask import Response, send_file
+from flask import Response
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from webapp.auth.access import authenticated, caller, organization, require_owner
 from webapp.auth.limits import uploads_per_user
 from webapp.documents import schemas
-from webapp.services import documents
+from webapp.services import documents, storage
 from webapp.services.documents import UploadedDocument
 from webapp.services.pagination import Page
 
@@ -119,14 +119,9 @@ class DocumentFile(MethodView):
     )
     @blp.alt_response(404, response="NOT_FOUND")
     def get(self, document_id: uuid.UUID) -> Response:
-        """Download the uploaded file."""
+        """Download the uploaded file (streamed; `ETag` is its content hash)."""
         document = documents.find(organization(), document_id).document
-        return send_file(
-            documents.stored_file(document),
-            mimetype=document.content_type,
-            as_attachment=True,
-            download_name=documents.display_name(document.source),
-        )
+        return storage.download(document, documents.display_name(document.source))
 
 
 @blp.route("/<uuid:document_id>/reprocess")

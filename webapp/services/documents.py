@@ -1,4 +1,5 @@
-"""Documents of an organization: uploads stored on disk, rows in ragkit's ``documents`` table."""
+"""Documents of an organization: rows in ragkit's ``documents`` table, uploads kept in the
+database (:mod:`ragkit.files`), so any web process or worker can read them."""
 
 from __future__ import annotations
 
@@ -13,23 +14,14 @@ from flask import current_app
 from flask_smorest import abort
 from werkzeug.datastructures import FileStorage
 
-from ragkit import Chunk, Document, DocumentStatus
-from ragkit.readers import (
-    CSV,
-    DOCX,
-    HTML,
-    MARKDOWN,
-    PDF,
-    TEXT,
-    detect_content_type,
-)
+from ragkit import Chunk, Document, DocumentStatus, files
+from ragkit.readers import detect_content_type
 from webapp.extensions import db
 from webapp.models import DocumentUpload, Organization, User
 from webapp.services.knowledge import knowledge_base
 from webapp.services.pagination import Page, paginate
 from webapp.services.processing import enqueue_processing
 
-EXTENSIONS = {PDF: ".pdf", DOCX: ".docx", HTML: ".html", MARKDOWN: ".md", CSV: ".csv", TEXT: ".txt"}
 # Characters that change how a name reads without being part of it: controls, bidirectional
 # overrides and isolates (U+202E shows "gpj.exe" as "exe.jpg"), zero-width and other format
 # characters, line and paragraph separators, private-use and unassigned code points.
@@ -48,21 +40,27 @@ class UploadedDocument:
 def upload(
     organization: Organization, user: User, file: FileStorage, title: str | None, description: str
 ) -> UploadedDocument:
-    """Store an uploaded file, record it as a ``pending`` document and start its processing."""
+    """Store an uploaded file, record it as a ``pending`` document and start its processing.
+
+    The file is read into memory once; its bytes go to the database a part at a time. Uploads
+    of the same content to one organization take turns (:func:`ragkit.files.lock_content`), so
+    of two at once the second finds the first's document and is a 409.
+    """
     filename = display_name(file.filename)
     data = read_upload(file)
     content_type = detect_content_type(data, filename)
     digest = hashlib.sha256(data).hexdigest()
+    files.lock_content(db.session, organization.namespace, digest)
     reject_duplicate(organization, digest)
+    files.store(db.session, organization.namespace, digest, data)
     document_id = uuid.uuid4()
-    path = store_file(organization, document_id, EXTENSIONS[content_type], data)
     document = Document(
         id=document_id,
         organization_id=organization.namespace,
         title=title or Path(filename).stem or filename,
         description=description,
         source=filename,
-        file_path=str(path),
+        file_path=None,
         content_type=content_type,
         file_size=len(data),
         content_hash=digest,
@@ -126,23 +124,13 @@ def reject_duplicate(organization: Organization, digest: str) -> None:
         )
     ).scalar()
     if existing is not None:
+        db.session.rollback()  # releases the content's lock at once
         abort(
             409,
             code="duplicate_document",
             message=f"This file is already uploaded as document {existing}.",
             document_id=str(existing),
         )
-
-
-def store_file(
-    organization: Organization, document_id: uuid.UUID, suffix: str, data: bytes
-) -> Path:
-    """Write the bytes under ``MEDIA_ROOT/<organization id>/<document id><suffix>``."""
-    folder = Path(current_app.config["MEDIA_ROOT"]).resolve() / str(organization.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{document_id}{suffix}"
-    path.write_bytes(data)
-    return path
 
 
 def _scoped(organization: Organization) -> sa.Select:
@@ -191,25 +179,12 @@ def update(found: UploadedDocument, changes: dict[str, str]) -> UploadedDocument
 
 
 def delete(organization: Organization, document: Document) -> None:
-    """Delete the document's chunks, vectors, row and stored file."""
-    path = Path(document.file_path) if document.file_path else None
+    """Delete the document's chunks, vectors and row, and its stored bytes unless another
+    document of the organization has the same content. A file the CLI ingested in place is
+    left alone."""
     document_id = document.id
     db.session.rollback()  # release this session's connection before ragkit locks the row
     knowledge_base().delete_document(document_id, organization.namespace)
-    if path is not None and is_media(path):
-        path.unlink(missing_ok=True)
-
-
-def is_media(path: Path) -> bool:
-    """Only files under ``MEDIA_ROOT`` are ours to delete (the CLI ingests files in place)."""
-    return path.resolve().is_relative_to(Path(current_app.config["MEDIA_ROOT"]).resolve())
-
-
-def stored_file(document: Document) -> Path:
-    path = Path(document.file_path) if document.file_path else None
-    if path is None or not path.is_file():
-        abort(404, message="The original file of this document is no longer stored.")
-    return path
 
 
 def reprocess(found: UploadedDocument) -> UploadedDocument:
