@@ -25,14 +25,16 @@ FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)([^\n]{1,500}?)(?<!`)\1(?!`)")
 # What the HTML parser would take for markup: a tag, a closing tag, a comment or declaration.
 MARKUP = re.compile(r"<[A-Za-z/!?]")
-AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*)>")
-EMAIL_AUTOLINK = re.compile(r"<([^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)>")
+AUTOLINK = re.compile(r"<([A-Za-z][A-Za-z0-9+.-]{1,31}:[^\s<>]*+)>")
+EMAIL_AUTOLINK = re.compile(r"<([^\s<>@]++@[^\s<>@]++)>")
 LINK = re.compile(
-    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*\])*)\]"  # [text] or ![alt], one level of nested brackets
-    r"\(\s*(<[^<>\n]*>|[^\s()]*(?:\([^\s()]*\)[^\s()]*)*)"  # (target
-    r"(?:\s+(?:\"[^\"]*\"|'[^']*'|\([^()]*\)))?\s*\)"  # "title")
+    r"(!?)\[((?:[^\[\]]|\[[^\[\]]*+\])*+)\]"  # [text] or ![alt], one level of nested brackets
+    # (target "title"), read as leniently as the loosest renderer: spaces and one level of
+    # parentheses in the target, which an unquoted title then joins.
+    # (possessive: a text of unclosed links is read once, not once per way to split it).
+    r"\(\s*+(<[^<>\n]*+>|[^()\n]*+(?:\([^()\n]*+\)[^()\n]*+)*+)\)"
 )
-DEFINITION = re.compile(r"^ {0,3}\[[^\]]+\]:\s*<?([^\s>]*)>?.*$", re.MULTILINE)
+DEFINITION = re.compile(r"^ {0,3}\[[^\]\n]++\]:[ \t]*+<?([^\s>]*+)>?.*$", re.MULTILINE)
 SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):")
 SAFE_SCHEMES = frozenset({"http", "https", "mailto", "tel", "ftp", "ftps"})
 # Browsers ignore these inside a URL, so ``java\tscript:`` is still ``javascript:``.
@@ -116,7 +118,7 @@ def html_to_text(fragment: str) -> str:
     """
     from bs4 import BeautifulSoup
 
-    soup = BeautifulSoup(fragment.replace("&", "&amp;"), "html.parser")
+    soup = BeautifulSoup(fragment.replace("&", "&amp;"), "lxml")
     for tag in soup.find_all(list(INVISIBLE_TAGS)):
         tag.decompose()
     for tag in soup.find_all(hidden=True):

@@ -171,6 +171,14 @@ def deep_html(folder: Path, scale: str) -> HostileFile:
     return HostileFile(path, "ready", "deep")
 
 
+def unclosed_tags_html(folder: Path, scale: str) -> HostileFile:
+    """Tags never finished: quadratic for Python's own HTML parser, so not parsed by it."""
+    count = 100_000 if scale == "small" else 1_000_000
+    path = folder / "unclosed-tags.html"
+    path.write_text("<html><body><p>Intro</p>" + "<a " * count)
+    return HostileFile(path, "ready", "Intro")
+
+
 def hostile_markdown(folder: Path, scale: str) -> HostileFile:
     path = folder / "hostile.md"
     path.write_text(HOSTILE_MARKDOWN)
@@ -241,6 +249,7 @@ MAKERS: tuple[Maker, ...] = (
     oversized_text,
     many_pages_pdf,
     deep_html,
+    unclosed_tags_html,
     hostile_markdown,
     html_named_markdown,
     nul_filled_text,
