@@ -64,7 +64,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from webapp import console, site
+    from webapp import console, health, site
     from webapp.auth.routes import blp as auth
     from webapp.chat.routes import blp as chat
     from webapp.documents.routes import blp as documents
@@ -78,5 +78,6 @@ def register_blueprints(app: Flask) -> None:
     for blueprint in api_blueprints:
         api.register_blueprint(blueprint)
     app.register_blueprint(docs.blp)
+    app.register_blueprint(health.blp)
     site.init_app(app)
     console.init_app(app, api_blueprints)
