@@ -163,3 +163,99 @@ def test_pdf_page_fingerprints_survive_a_rebuild_and_follow_the_text(
     assert len({unit.fingerprint for unit in units}) == len(units)
     assert [unit.read().text for unit in units] == [unit.text for unit in read(original)]
     assert [unit.page_number for unit in again] == list(range(1, len(units) + 1))
+
+
+LATIN_TEXT = "Café hours in Zürich: crème brûlée, façade permits — 9:00 to 17:00.\n"
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-16", "utf-16-le", "utf-16-be"])
+def test_text_in_latin1_or_utf16_is_decoded(workdir: Path, encoding: str) -> None:
+    text = LATIN_TEXT if encoding != "latin-1" else LATIN_TEXT.replace("—", "-")
+    path = workdir / "hours.txt"
+    path.write_bytes(text.encode(encoding))
+
+    (unit,) = read(path)
+
+    assert unit.text == text
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b"notes\n" + b"\x00" * 4096, bytes(range(256)) * 8, "odd".encode("utf-16")[:-1]],
+)
+def test_binary_content_named_txt_is_refused(data: bytes) -> None:
+    with pytest.raises(UnsupportedFileType, match="binary content"):
+        detect_content_type(data, "notes.txt")
+
+
+@pytest.mark.parametrize("name", ["page.md", "page.txt", "page"])
+def test_an_html_page_under_another_name_is_read_as_html(workdir: Path, name: str) -> None:
+    path = workdir / name
+    path.write_text(
+        "<!-- saved page --><!DOCTYPE html><html><body><h1>Billing</h1>"
+        "<script>alert(1)</script><p>Invoices monthly.</p></body></html>"
+    )
+
+    assert detect_content_type(path.read_bytes(), name) == HTML
+    assert [unit.text for unit in read(path)] == ["Billing\nInvoices monthly."]
+
+
+def test_markdown_raw_html_is_reduced_to_its_text() -> None:
+    (unit,) = markdown_to_documents(
+        "# Reset <img src=x onerror=alert(1)>\nUse <b>Settings</b>.<script>steal()</script>\n"
+        '<div onclick="alert(2)">\n<p>Tip: <a href="javascript:alert(3)">spam folder</a></p>\n'
+        "</div>\n<!-- <script>alert(4)</script> --><style>p{}</style><iframe src=x></iframe>"
+        "\nx <img src=x onerror=alert(5)"
+    )
+    assert unit.metadata["section_title"] == "Reset"
+    assert "Use Settings." in unit.text and "Tip: spam folder" in unit.text
+    assert "<" not in unit.text.replace("&lt;", "") and "alert" not in unit.text
+
+
+@pytest.mark.parametrize(
+    ("markdown", "text"),
+    [
+        ("[Contact us](javascript:alert(1))", "Contact us"),
+        ("[Contact us](JaVaScRiPt:alert('a b'))", "Contact us"),
+        ("[Contact us](java&#115;cript:alert(1))", "Contact us"),
+        ("[Contact us](  java\tscript:x  )", "Contact us"),
+        ("[Contact us](<vbscript:x>)", "[Contact us]()"),
+        ("![diagram](data:text/html;base64,PHNjcmlwdD4=)", "diagram"),
+        ("Write <javascript:alert(1)> now", "Write  now"),
+        ("[ref]: javascript:alert(1)", ""),
+        ('[Help](https://example.com/help "Help")', '[Help](https://example.com/help "Help")'),
+        (
+            "[Wiki](https://en.wikipedia.org/wiki/A_(b))",
+            "[Wiki](https://en.wikipedia.org/wiki/A_(b))",
+        ),
+        (
+            "[Mail](mailto:help@example.com) [Up](../faq.md#top)",
+            "[Mail](mailto:help@example.com) [Up](../faq.md#top)",
+        ),
+        (
+            "See <https://example.com> or <help@example.com>",
+            "See https://example.com or help@example.com",
+        ),
+    ],
+)
+def test_markdown_links_keep_their_target_only_when_it_is_safe(markdown: str, text: str) -> None:
+    from ragkit.markup import strip_markdown_html
+
+    assert strip_markdown_html(markdown) == text
+
+
+def test_markdown_code_is_kept_as_written() -> None:
+    markdown = (
+        'Paste `<script src="/widget.js"></script>` into your page:\n'
+        '```html\n<script src="/widget.js" async></script>\n```\nDone <b>then</b>.'
+    )
+    (unit,) = markdown_to_documents(markdown)
+    assert unit.text == markdown.replace("<b>then</b>", "then")
+
+
+def test_markdown_title_has_no_markup(workdir: Path) -> None:
+    from ragkit.readers import extract_title
+
+    path = workdir / "guide.md"
+    path.write_text("# Password <script>alert(1)</script>reset <img src=x onerror=y>\nText.")
+    assert extract_title(path, MARKDOWN) == "Password reset"

@@ -16,6 +16,7 @@ from ragkit import Document, DocumentStatus, RagKit
 from tests.webapp.conftest import Account
 from tests.workers.conftest import stored_rows
 from workers.queue import INGEST, enqueue_processing, process_job_id
+from workers.recovery import MAX_CRASHES, crash_key, record_crash, requeue_stale
 
 
 def document_of(client: FlaskClient, account: Account, document_id: str) -> dict:
@@ -166,3 +167,60 @@ def test_requeue_stale_leaves_documents_whose_job_is_waiting(
     assert result.exit_code == 0, result.output
     assert uploaded["id"] not in result.output
     assert Queue(INGEST, connection=connection).count == 1
+
+
+def test_requeue_stale_fails_a_document_whose_job_keeps_dying_instead_of_queueing_it(
+    client: FlaskClient,
+    owner: Account,
+    upload,
+    example_docs: Path,
+    connection: Redis,
+    kit: RagKit,
+    queue_app: Flask,
+) -> None:
+    uploaded = upload(owner, example_docs / "faq.md").json
+    make_stale(kit, uploaded["id"], connection)
+    job_id = process_job_id(uuid.UUID(uploaded["id"]), uploaded["content_hash"])
+    connection.set(crash_key(job_id), MAX_CRASHES)  # as three runs that never ended leave it
+    record_crash(connection, job_id, "killed by SIGKILL at 5.1 GB of memory")
+
+    result = queue_app.test_cli_runner().invoke(args=["ragkit", "requeue-stale"])
+
+    assert result.exit_code == 0, result.output
+    assert uploaded["id"] not in result.output
+    assert Queue(INGEST, connection=connection).count == 0
+    document = document_of(client, owner, uploaded["id"])
+    assert document["status"] == "failed"
+    assert document["processing_error"] == (
+        f"faq.md: processing was given up after its job process died {MAX_CRASHES} times "
+        "(killed, out of memory or crashed; the last killed by SIGKILL at 5.1 GB of memory)"
+    )
+    assert connection.get(crash_key(job_id)) is None
+
+
+def test_requeue_stale_queues_a_document_whose_job_died_fewer_times(
+    owner: Account, upload, example_docs: Path, connection: Redis, kit: RagKit, run_worker
+) -> None:
+    uploaded = upload(owner, example_docs / "faq.md").json
+    make_stale(kit, uploaded["id"], connection)
+    job_id = process_job_id(uuid.UUID(uploaded["id"]), uploaded["content_hash"])
+    connection.set(crash_key(job_id), MAX_CRASHES - 1)
+
+    assert requeue_stale(kit, connection) == [uuid.UUID(uploaded["id"])]
+    run_worker()
+
+    assert stored_rows(kit, uploaded["id"])["status"] == "ready"
+    assert connection.get(crash_key(job_id)) is None  # a run that ends clears the count
+
+
+def test_reprocessing_by_hand_starts_the_crash_count_again(
+    client: FlaskClient, owner: Account, upload, example_docs: Path, connection: Redis
+) -> None:
+    uploaded = upload(owner, example_docs / "faq.md").json
+    job_id = process_job_id(uuid.UUID(uploaded["id"]), uploaded["content_hash"])
+    connection.set(crash_key(job_id), MAX_CRASHES)
+
+    response = client.post(f"/api/v1/documents/{uploaded['id']}/reprocess", headers=owner.headers)
+
+    assert response.status_code == 202
+    assert connection.get(crash_key(job_id)) is None
