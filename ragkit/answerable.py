@@ -31,6 +31,8 @@ COMMON_ZIPF = 6.0
 SIMILARITY_SHARE = 0.2
 # A sentence this close to the question answers it however differently it is worded.
 CONFIDENT_SIMILARITY = 0.6
+# Below this total weight (about one rare word) a question names too little to check.
+MIN_NAMED = 3.0
 # Coverage is read off the best few passages: the answer may sit in the second or third.
 COVERED_BY = 3
 # wordfreq's short lists (words down to Zipf ~3) load in milliseconds; rarer words count fully.
@@ -77,9 +79,13 @@ def question_terms(question: str, language: str | None) -> Terms:
 
 
 def coverage(terms: Terms, passage: str, language: str | None) -> float:
-    """The share of the terms' weight that ``passage`` contains (1.0 when there are no terms)."""
+    """The share of the terms' weight that ``passage`` contains.
+
+    A question that names too little ("Can I get my money back?") cannot be checked this way:
+    its coverage is 1.0 and the model's similarity alone decides.
+    """
     total = sum(terms.values())
-    if not total:
+    if total < MIN_NAMED:
         return 1.0
     stem = _stemmer(language or DEFAULT_LANGUAGE)
     found = {stem(word) for word in _words(passage)}
