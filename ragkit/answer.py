@@ -8,7 +8,9 @@ found nothing close enough to the question.
 from __future__ import annotations
 
 import re
+import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -142,6 +144,38 @@ class Sentence:
     display: str
 
 
+class SentenceVectors:
+    """Sentence embeddings kept between questions: the same passages come back again and again,
+    and embedding their sentences is most of an extractive answer's time.
+
+    Keyed by model and text, so a cached vector is never stale: it is only ever a cache (each
+    process has its own, bounded to ``size`` sentences, the least recently used dropped first).
+    """
+
+    def __init__(self, size: int = 50_000) -> None:
+        self.size = size
+        self._vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def embed(self, model: EmbeddingModel, texts: Sequence[str]) -> list[list[float]]:
+        found: dict[str, list[float]] = {}
+        with self._lock:
+            for text in texts:
+                vector = self._vectors.get((model.name, text))
+                if vector is not None:
+                    found[text] = vector
+        missing = list(dict.fromkeys(text for text in texts if text not in found))
+        if missing:
+            found.update(zip(missing, model.embed_texts(missing)))
+        with self._lock:
+            for text, vector in found.items():
+                self._vectors[(model.name, text)] = vector
+                self._vectors.move_to_end((model.name, text))
+            while len(self._vectors) > self.size:
+                self._vectors.popitem(last=False)
+        return [found[text] for text in texts]
+
+
 @dataclass
 class Scored:
     """A sentence with how well it answers, and the sentences that say the same thing."""
@@ -169,6 +203,7 @@ class ExtractiveAnswerer:
         self.answerable_threshold = settings.answerable_threshold
         self.max_sentences = max_sentences
         self.max_chars = 700
+        self.vectors = SentenceVectors()
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
         """An elliptical follow-up is searched with the previous exchange; others alone."""
@@ -235,7 +270,7 @@ class ExtractiveAnswerer:
             scoring_text(sentence.text, chunks[sentence.chunk_rank].content, sentence.start)
             for sentence in sentences
         ]
-        vectors = model.embed_texts(texts)
+        vectors = self.vectors.embed(model, texts)
         question_words = content_words(question)
         wants_steps = bool(_HOW_TO.match(question))
         asked_numbers = numbers(question)

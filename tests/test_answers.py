@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from ragkit import ABSTENTION, RagKit, Turn
+from ragkit.answer import SentenceVectors
 from ragkit.sentences import bounds, display_text, is_table_header, split_sentences
 
 
@@ -247,3 +248,23 @@ def test_the_abstention_is_in_the_language_of_the_question(
 ) -> None:
     answer = kit.ask(question, support_org)
     assert answer.abstained and expected in answer.text
+
+
+def test_sentence_vectors_are_embedded_once_and_bounded(
+    kit: RagKit, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model = kit.model_named(kit.settings.embed_model)
+    vectors = SentenceVectors(size=3)
+    first = vectors.embed(model, ["Reset links last a day.", "Logs live in Library/Logs."])
+
+    def refuse(texts: object) -> None:
+        raise AssertionError(f"embedded again: {texts}")
+
+    monkeypatch.setattr(model, "embed_texts", refuse)
+    assert vectors.embed(model, ["Logs live in Library/Logs.", "Reset links last a day."]) == [
+        first[1],
+        first[0],
+    ]
+    monkeypatch.undo()
+    vectors.embed(model, ["One more.", "And another.", "And a third one."])
+    assert len(vectors._vectors) == 3
