@@ -40,6 +40,14 @@ EXTRACTIVE_MODEL = "extractive"
 # Near-duplicates (the same fact in two documents) are said once, citing both.
 DUPLICATE_SIMILARITY = 0.9
 DUPLICATE_OVERLAP = 0.8
+# Besides its similarity, a sentence scores for its passage's retrieval rank (the best passage
+# adds SUPPORT_WEIGHT) and for each word it shares with the question, up to MAX_SHARED_WORDS:
+# ties between look-alike sentences go to the better passage and the literal match.
+SUPPORT_WEIGHT = 0.2
+WORD_WEIGHT = 0.02
+MAX_SHARED_WORDS = 3
+# An answer is a few sentences, not a page: about what a chat bubble shows without scrolling.
+MAX_ANSWER_CHARS = 700
 # A sentence joins the best one only if it is nearly as relevant.
 RELEVANCE_MARGIN = 0.15
 # "How do I…" is answered by the steps when a passage lists them.
@@ -202,7 +210,7 @@ class ExtractiveAnswerer:
         self.threshold = settings.abstain_threshold
         self.answerable_threshold = settings.answerable_threshold
         self.max_sentences = max_sentences
-        self.max_chars = 700
+        self.max_chars = MAX_ANSWER_CHARS
         self.vectors = SentenceVectors()
 
     def search_query(self, question: str, history: Sequence[Turn]) -> str:
@@ -282,7 +290,9 @@ class ExtractiveAnswerer:
             similarity += _number_bonus(asked_numbers, asked_bounds, sentence.display)
             overlap = len(question_words & content_words(sentence.display))
             support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
-            combined = similarity + 0.2 * support + 0.02 * min(overlap, 3)
+            combined = (
+                similarity + SUPPORT_WEIGHT * support + WORD_WEIGHT * min(overlap, MAX_SHARED_WORDS)
+            )
             if wants_steps and introduces_list(sentence.text):
                 combined += STEPS_BONUS
             scored.append(Scored(combined, similarity, sentence, vector))
