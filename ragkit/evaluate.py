@@ -20,9 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-import sqlalchemy as sa
-
-from ragkit.embeddings import resolve_backend
 from ragkit.errors import ConfigurationError
 from ragkit.settings import RETRIEVAL_MODES, Settings
 
@@ -162,6 +159,8 @@ def namespace(dataset: Dataset, settings: Settings, *, whole_documents: bool = F
     """The organization that holds this corpus indexed with these settings."""
     shape = f"{dataset.name}|{len(dataset.corpus)}|{settings.embed_model}|"
     shape += "whole" if whole_documents else settings.pipeline_signature
+    from ragkit.embeddings import resolve_backend  # loads LlamaIndex: only when evaluating
+
     backend = resolve_backend(settings.embed_backend)
     if backend != "torch":  # the same model, but its vectors differ slightly
         shape += f"|{backend}"
@@ -173,6 +172,7 @@ def ensure_indexed(
     kit: Any, organization: str, dataset: Dataset, batch: int = 256, *, split: bool = True
 ) -> None:
     """Index the corpus into ``organization`` unless a complete index is already there."""
+    import sqlalchemy as sa
     from tqdm import tqdm
 
     from ragkit.ingest import TextItem
@@ -243,6 +243,8 @@ def evaluate(
         latencies.append((time.perf_counter() - started) * 1000)
     qrels = {query_id: dataset.qrels[query_id] for query_id, _ in queries}
     scores = score_run(qrels, run)
+    from ragkit.embeddings import resolve_backend
+
     return {
         "dataset": dataset.name,
         "split": split,

@@ -243,3 +243,21 @@ def test_output_into_a_closed_pipe_ends_without_a_traceback(
 
     assert process.returncode == 1
     assert b"Traceback" not in errors and b"BrokenPipe" not in errors
+
+
+def test_help_loads_neither_torch_nor_llama_index() -> None:
+    """``ragkit --help`` answers at once: the heavy libraries load only for commands using them."""
+    probe = (
+        "import sys, contextlib, io\n"
+        "from ragkit.cli import main\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()):\n"
+        "    main(['--help'])\n"
+        "import ragkit\n"
+        "ragkit.Settings\n"
+        "heavy = ('torch', 'transformers', 'llama_index')\n"
+        "print(','.join(name for name in heavy if name in sys.modules))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == ""
