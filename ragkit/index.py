@@ -25,14 +25,15 @@ HNSW_EF_CONSTRUCTION = 64
 _NAME = re.compile(r"^[a-z][a-z0-9_]{0,40}$")
 
 
-def vector_table_ddl(name: str, dimensions: int, text_search_config: str = "english") -> list[str]:
+def vector_table_ddl(name: str, dimensions: int) -> list[str]:
     """The statements that create a generation's table in ``PGVectorStore``'s layout.
 
     The migrations create the first generation with these same statements; a change here needs
-    a new migration for existing databases.
+    a new migration for existing databases. Lexical search reads ragkit's own postings, so the
+    table has no text-search column of its own (``PGVectorStore``'s hybrid mode is not used).
     """
-    if not _NAME.match(name) or not _NAME.match(text_search_config):
-        raise ValueError(f"invalid vector index name {name!r} or config {text_search_config!r}")
+    if not _NAME.match(name):
+        raise ValueError(f"invalid vector index name {name!r}")
     table = f"data_{name}"
     return [
         f"CREATE TABLE {table} ("
@@ -40,11 +41,8 @@ def vector_table_ddl(name: str, dimensions: int, text_search_config: str = "engl
         "text VARCHAR NOT NULL, "
         "metadata_ JSONB, "
         "node_id VARCHAR NOT NULL, "
-        f"embedding VECTOR({int(dimensions)}), "
-        "text_search_tsv TSVECTOR GENERATED ALWAYS AS "
-        f"(to_tsvector('{text_search_config}', text)) STORED)",
+        f"embedding VECTOR({int(dimensions)}))",
         f"CREATE UNIQUE INDEX {table}_node_id_key ON {table} (node_id)",
-        f"CREATE INDEX {name}_idx ON {table} USING gin (text_search_tsv)",
         f"CREATE INDEX {name}_idx_1 ON {table} ((metadata_ ->> 'ref_doc_id'))",
         f"CREATE INDEX {table}_organization_idx ON {table} ((metadata_ ->> 'organization_id'))",
         f"CREATE INDEX {table}_embedding_idx ON {table} USING hnsw (embedding vector_cosine_ops) "
@@ -82,7 +80,6 @@ def create_generation(
     dimensions: int,
     *,
     status: IndexStatus = IndexStatus.BUILDING,
-    text_search_config: str = "english",
 ) -> VectorIndex:
     """Create a new generation's table and record it (in the session's transaction)."""
     next_id = session.execute(sa.text("SELECT coalesce(max(id), 0) + 1 FROM vector_indexes"))
@@ -94,7 +91,7 @@ def create_generation(
     )
     session.add(index)
     session.flush()
-    for statement in vector_table_ddl(index.name, dimensions, text_search_config):
+    for statement in vector_table_ddl(index.name, dimensions):
         session.execute(sa.text(statement))
     return index
 
@@ -110,7 +107,7 @@ def switch_organization(session: Session, organization: str, index: VectorIndex)
 
 
 def index_for_ingest(
-    session: Session, organization: str, embed_model: str, dimensions: int, tsconfig: str
+    session: Session, organization: str, embed_model: str, dimensions: int
 ) -> VectorIndex:
     """The generation new chunks of the organization go to.
 
@@ -124,7 +121,7 @@ def index_for_ingest(
     if has_chunks:
         return current
     target = find_generation(session, embed_model, dimensions) or create_generation(
-        session, embed_model, dimensions, status=IndexStatus.ACTIVE, text_search_config=tsconfig
+        session, embed_model, dimensions, status=IndexStatus.ACTIVE
     )
     switch_organization(session, organization, target)
     return target

@@ -176,13 +176,7 @@ class Pipeline:
     def index_for(self, session: Session, organization: str) -> VectorIndex:
         """The generation (and so the model) the organization's new chunks go to."""
         default = self.models(self.settings.embed_model)
-        return index_for_ingest(
-            session,
-            organization,
-            default.name,
-            default.dimensions,
-            self.settings.text_search_config,
-        )
+        return index_for_ingest(session, organization, default.name, default.dimensions)
 
     def model_for(self, index: VectorIndex) -> EmbeddingModel:
         return self.models(index.embed_model)
