@@ -45,3 +45,7 @@ class IndexNotReady(RagkitError):
 
 class AnswerError(RagkitError):
     """The configured language model failed to produce an answer."""
+
+
+class ReindexFailed(RagkitError):
+    """Some documents of a reindex batch could not be reindexed."""

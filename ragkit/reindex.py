@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from ragkit.chunking import embedding_text
-from ragkit.errors import ConfigurationError, RagkitError
+from ragkit.errors import ConfigurationError, ReindexFailed
 from ragkit.index import (
     active_index,
     create_generation,
@@ -41,10 +41,6 @@ from ragkit.schema import (
 
 if TYPE_CHECKING:
     from ragkit.kit import RagKit
-
-
-class ReindexFailed(RagkitError):
-    """Some documents of a reindex batch could not be reindexed."""
 
 
 @dataclass(frozen=True)

@@ -22,11 +22,14 @@ from ragkit import (
     AnswerError,
     ConfigurationError,
     DatabaseError,
+    DocumentChanged,
     DocumentNotFound,
     DocumentReadError,
+    DocumentTooLarge,
     EmbeddingError,
     IndexNotReady,
     RagkitError,
+    ReindexFailed,
     UnsupportedFileType,
 )
 
@@ -70,15 +73,26 @@ class ErrorSchema(ma.Schema):
     )
 
 
+# Every ragkit error has its status here (a test checks that none is left out); an error whose
+# class is not listed falls back to its nearest listed base class, then to 500.
 RAGKIT_STATUSES: dict[type[RagkitError], int] = {
     UnsupportedFileType: 415,
     DocumentReadError: 422,
+    DocumentTooLarge: 413,
     DocumentNotFound: 404,
+    DocumentChanged: 409,
     ConfigurationError: 400,
     IndexNotReady: 409,
     EmbeddingError: 503,
     AnswerError: 503,
     DatabaseError: 503,
+    ReindexFailed: 500,
+}
+# Errors whose status alone does not say what happened (the others' code is their status's name).
+RAGKIT_CODES: dict[type[RagkitError], str] = {
+    DocumentTooLarge: "document_too_large",
+    DocumentChanged: "document_changed",
+    ReindexFailed: "reindex_failed",
 }
 
 
@@ -131,15 +145,23 @@ def _describe(error: HTTPException, errors: Any) -> str:
 
 
 def status_for(error: RagkitError) -> int:
-    """The HTTP status of a ragkit error (500 for one the API does not expect)."""
-    return next((code for kind, code in RAGKIT_STATUSES.items() if isinstance(error, kind)), 500)
+    """The HTTP status of a ragkit error: its class's, else its nearest base class's, else 500."""
+    return next(
+        (RAGKIT_STATUSES[kind] for kind in type(error).__mro__ if kind in RAGKIT_STATUSES), 500
+    )
+
+
+def ragkit_code_for(error: RagkitError) -> str:
+    """The ``code`` of a ragkit error: its own name where it has one, else its status's name."""
+    kind = next((kind for kind in type(error).__mro__ if kind in RAGKIT_CODES), None)
+    return RAGKIT_CODES[kind] if kind else code_for(status_for(error))
 
 
 def handle_ragkit_error(error: RagkitError) -> tuple[Response, int]:
     status = status_for(error)
     if status >= 500:
         log.error("ragkit failed: %s", error)
-    return error_response(status, str(error))
+    return error_response(status, str(error), code=ragkit_code_for(error))
 
 
 def handle_redis_error(error: RedisError) -> tuple[Response, int]:
