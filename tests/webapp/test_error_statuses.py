@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from flask import Flask
+from werkzeug.test import TestResponse
 
 import ragkit
 from ragkit import RagKit, RagkitError
+from tests.webapp.conftest import Account
 from webapp import create_app
 from webapp.errors import RAGKIT_CODES, RAGKIT_STATUSES, code_for, ragkit_code_for, status_for
 
@@ -104,3 +107,17 @@ def test_errors_clients_act_on_have_these_statuses(
     response = raising_app.test_client().get(f"/raise/{kind.__name__}")
 
     assert (response.status_code, response.json["code"]) == (status, code)
+
+
+def test_an_upload_ragkit_refuses_answers_the_status_of_its_error(
+    owner: Account, upload: Callable[..., TestResponse], tmp_path: Path
+) -> None:
+    fake = tmp_path / "manual.pdf"
+    fake.write_text("This is a plain text file with a PDF name.\n")
+
+    response = upload(owner, fake)
+
+    status = RAGKIT_STATUSES[ragkit.UnsupportedFileType]
+    assert response.status_code == status, response.json
+    assert response.json["code"] == code_for(status)
+    assert "manual.pdf is not a valid PDF file" in response.json["message"]
