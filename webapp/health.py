@@ -4,8 +4,9 @@
 process when it fails. ``/readyz`` answers 200 when this process can do its work — the database
 answers, Redis answers and the schema is at the newest migration of this code — and 503 with
 the JSON error shape otherwise (``errors`` names each failed check): send it no traffic until
-then. Every check is bounded by the connection timeouts (database ``connect_timeout`` 5 s,
-``REDIS_TIMEOUT``).
+then. A database migrated by a newer release (a revision this code does not know) counts as
+current, so the processes of the previous release stay ready during an upgrade. Every check is
+bounded by the connection timeouts (database ``connect_timeout`` 5 s, ``REDIS_TIMEOUT``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 
@@ -55,10 +57,22 @@ def database() -> str:
             current = set(MigrationContext.configure(connection).get_current_heads())
     except DATABASE_OUTAGES as error:
         return f"the database is unreachable ({type(error).__name__})"
-    if current != newest_revisions():
-        shown = ", ".join(sorted(current)) or "none"
-        return f"the database is at migration {shown}, not {', '.join(newest_revisions())}"
+    behind = sorted(revision for revision in current if is_older(revision))
+    if behind or not current:
+        shown = ", ".join(behind) or "none"
+        return f"the database is at migration {shown}, not {', '.join(sorted(newest()))}"
     return OK
+
+
+def is_older(revision: str) -> bool:
+    """A revision of this code other than its newest. One this code does not know is newer: a
+    newer release migrated first (its migrations keep the previous release working)."""
+    if revision in newest():
+        return False
+    try:
+        return scripts().get_revision(revision) is not None
+    except CommandError:
+        return False
 
 
 def redis() -> str:
@@ -70,6 +84,10 @@ def redis() -> str:
 
 
 @functools.cache
-def newest_revisions() -> frozenset[str]:
-    """The heads of this code's migrations (read once: the files do not change under it)."""
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+def scripts() -> ScriptDirectory:
+    """This code's migrations (read once: the files do not change under a running process)."""
+    return ScriptDirectory.from_config(alembic_config())
+
+
+def newest() -> frozenset[str]:
+    return frozenset(scripts().get_heads())

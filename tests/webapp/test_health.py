@@ -122,7 +122,7 @@ def database_behind(database_url: str) -> Iterator[str]:
         admin.dispose()
 
 
-def test_readyz_is_503_until_the_migrations_are_applied(
+def test_readyz_is_503_until_the_migrations_are_applied_and_200_after_newer_ones(
     app_config: dict[str, Any], redis_url: str, kit: RagKit, database_behind: str
 ) -> None:
     application = app_with(app_config, redis_url, kit, DATABASE_URL=database_behind)
@@ -132,6 +132,9 @@ def test_readyz_is_503_until_the_migrations_are_applied(
     upgraded = application.test_cli_runner().invoke(args=["db", "upgrade"])
     after = client.get("/readyz")
     with application.app_context():
+        with db.engine.begin() as connection:  # as a newer release would leave it
+            connection.execute(sa.text("UPDATE alembic_version SET version_num = '9999'"))
+        newer = client.get("/readyz")
         db.engine.dispose()
 
     assert before.status_code == 503
@@ -139,3 +142,4 @@ def test_readyz_is_503_until_the_migrations_are_applied(
     assert "migration" in before.json["errors"]["database"]
     assert upgraded.exit_code == 0, upgraded.output
     assert after.status_code == 200, after.json
+    assert newer.status_code == 200, newer.json
