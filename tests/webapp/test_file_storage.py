@@ -22,7 +22,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.serving import make_server
 
-from ragkit import Document, RagKit
+from ragkit import Document, DocumentReadError, RagKit
 from ragkit.files import PART_SIZE, StoredFile, StoredFilePart, local_copy, lock_content, store
 from ragkit.migrate import alembic_config
 from tests.webapp.conftest import Account
@@ -143,7 +143,7 @@ def test_a_missing_stored_file_fails_the_document_with_a_reason(kit: RagKit) -> 
         session.commit()
         document_id = document.id
 
-    with pytest.raises(Exception, match=r"gone\.txt"):
+    with pytest.raises(DocumentReadError, match=r"gone\.txt"):
         kit.process_document(document_id)
 
     with kit.database.sessions() as session:
