@@ -1,4 +1,4 @@
-"""``flask ragkit ...``: reindex, watch reindex runs, list jobs, re-queue stale processing."""
+"""``flask ragkit ...``: reindex and its progress, jobs, re-queue stale processing, serve."""
 
 from __future__ import annotations
 
@@ -7,12 +7,13 @@ import time
 import uuid
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from ragkit.reindex import ReindexProgress, reindex_progress
 from webapp.config import queue_prefix
 from webapp.extensions import redis_client
+from webapp.security import BannerlessRequestHandler
 from webapp.services.knowledge import knowledge_base
 from webapp.services.processing import start_reindex
 from workers.queue import queue_names
@@ -104,6 +105,20 @@ def jobs_command(as_json: bool) -> None:
     for summary in summaries:
         line = f"{summary.queue:8} {summary.state:9} {summary.id}  {summary.description}"
         click.echo(line + (f"\n{'':19}error: {summary.error}" if summary.error else ""))
+
+
+@ragkit_cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=5000, show_default=True)
+def serve_command(host: str, port: int) -> None:
+    """Serve the app on werkzeug's threaded server, as `flask run` does, without its banner.
+
+    The single-machine launcher (`make run`) uses it; production runs gunicorn (Dockerfile).
+    """
+    from werkzeug.serving import run_simple
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    run_simple(host, port, app, threaded=True, request_handler=BannerlessRequestHandler)
 
 
 @ragkit_cli.command("requeue-stale")

@@ -316,7 +316,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"database: {settings.database_url or 'embedded'}; redis: {redis_url}", flush=True)
         run([python, "-m", "flask", "db", "upgrade"], env)
         demo = seed_demo(env, arguments.host) if wants_demo(arguments, settings) else None
-        web_command = ["flask", "run", "--host", arguments.host, "--port", str(arguments.port)]
+        web_command = ["flask", "ragkit", "serve", "--host", arguments.host]
+        web_command += ["--port", str(arguments.port)]
         children = [
             Child("worker", [python, "-m", "workers"], env),
             Child("web app", [python, "-m", *web_command], env),

@@ -124,6 +124,7 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     email, password = launcher.wait_for("demo login:").split(" / ")
     assert url == f"http://127.0.0.1:{launcher.port}"
     page = requests.get(f"{url}/demo", timeout=10)
+    assert "Server" not in page.headers  # no banner naming the server and its version
     key = page.text.split('data-widget-key="')[1].split('"')[0]
     signed_in = requests.post(
         f"{url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10
@@ -310,16 +311,16 @@ def worker_pids(connection: redis.Redis) -> set[int]:
 
 
 def web_app_pid(launcher: Launcher) -> int:
-    """The launcher's ``flask run`` child."""
+    """The launcher's web app child (``flask ragkit serve``)."""
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
             command = (entry / "cmdline").read_bytes().split(b"\0")
         except (OSError, IndexError, ValueError):
             continue
-        if parent == launcher.process.pid and b"flask" in command and b"run" in command:
+        if parent == launcher.process.pid and b"flask" in command and b"serve" in command:
             return int(entry.name)
-    raise AssertionError("no flask run child")
+    raise AssertionError("no web app child")
 
 
 @pytest.mark.slow
