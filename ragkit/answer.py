@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
-from ragkit.answerable import answerability, passages_coverage
+from ragkit.answerable import answerability, codes_found, passages_coverage
 from ragkit.conversation import resolve
 from ragkit.embeddings import EmbeddingModel
 from ragkit.languages import fixed_text, question_language
@@ -247,8 +247,10 @@ class ExtractiveAnswerer:
         if similarity < self.threshold:
             return False
         queries = [question, search_query] if search_query not in ("", question) else [question]
-        covered = passages_coverage(queries, [chunk.content for chunk in chunks])
-        return answerability(similarity, covered) >= self.answerable_threshold
+        passages = [chunk.content for chunk in chunks]
+        covered = passages_coverage(queries, passages)
+        found = codes_found(question, passages)
+        return answerability(similarity, covered, codes_found=found) >= self.answerable_threshold
 
     def stream(
         self,

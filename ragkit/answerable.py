@@ -30,7 +30,9 @@ COMMON_ZIPF = 6.0
 # benchmarks/abstention.py).
 SIMILARITY_SHARE = 0.2
 # A sentence this close to the question answers it however differently it is worded.
-CONFIDENT_SIMILARITY = 0.6
+CONFIDENT_SIMILARITY = 0.5
+# The shortest part of a compound word that counts as a word of its own.
+MIN_PART = 4
 # Below this total weight (about one rare word) a question names too little to check.
 MIN_NAMED = 3.0
 # Coverage is read off the best few passages: the answer may sit in the second or third.
@@ -41,16 +43,35 @@ UNLISTED_ZIPF = 2.5
 # Languages written without spaces: their words need a segmenter, so all text counts alike.
 UNSPACED = frozenset({"zh", "ja", "th"})
 _WORD = re.compile(r"[^\W_][\w'’\-]*", re.UNICODE)
+_CODE = re.compile(r"[^\W\d_]*\d[\w.\-]*", re.UNICODE)
 
 
 Terms = Mapping[str, float]
 
 
-def answerability(similarity: float, coverage: float) -> float:
-    """One score from the two signals; below ``Settings.answerable_threshold`` means abstain."""
-    if similarity >= CONFIDENT_SIMILARITY:
+def answerability(similarity: float, coverage: float, *, codes_found: bool = True) -> float:
+    """One score from the two signals; below ``Settings.answerable_threshold`` means abstain.
+
+    A close sentence answers on its own unless the question names a code or number the passages
+    never state ("E-1099" is not answered by the sentence about E-1042, however alike they read).
+    """
+    if similarity >= CONFIDENT_SIMILARITY and codes_found:
         return 1.0
     return SIMILARITY_SHARE * similarity + (1 - SIMILARITY_SHARE) * coverage
+
+
+def codes_found(question: str, passages: Sequence[str]) -> bool:
+    """Whether every code or number the question names ("E-1099", "3.6") is in the passages
+    ("3.6" is found in "3.6.0")."""
+    stated = {code for passage in passages[:COVERED_BY] for code in _codes(passage)}
+    return all(
+        any(code == said or said.startswith(code + ".") for said in stated)
+        for code in _codes(question)
+    )
+
+
+def _codes(text: str) -> set[str]:
+    return {code.lower().rstrip(".-") for code in _CODE.findall(text)}
 
 
 def passages_coverage(queries: Sequence[str], passages: Sequence[str]) -> float:
@@ -88,8 +109,23 @@ def coverage(terms: Terms, passage: str, language: str | None) -> float:
     if total < MIN_NAMED:
         return 1.0
     stem = _stemmer(language or DEFAULT_LANGUAGE)
-    found = {stem(word) for word in _words(passage)}
-    return sum(weight for term, weight in terms.items() if term in found) / total
+    words = set(_words(passage))
+    stems = {stem(word) for word in words}
+    starts = {word[:end] for word in words for end in range(MIN_PART, len(word) + 1)}
+    covered = sum(weight for term, weight in terms.items() if _contains(term, stems, starts))
+    return covered / total
+
+
+def _contains(term: str, stems: set[str], starts: set[str]) -> bool:
+    """Whether a passage with these word stems and word starts has the term: as a word, as the
+    start of a longer one ("herunterlad" in "herunterladen"), or as a compound of two that it
+    has ("Datenexport" in a passage saying "Daten exportieren")."""
+    if term in stems or (len(term) > MIN_PART and term in starts):
+        return True
+    return any(
+        term[:split] in starts and term[split:] in starts
+        for split in range(MIN_PART, len(term) - MIN_PART + 1)
+    )
 
 
 def _words(text: str) -> list[str]:
