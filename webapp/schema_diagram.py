@@ -25,8 +25,8 @@ application's `organizations.id` as text.
 
 Not shown: the vector tables `data_<index name>` (one per embedding-model generation, listed in
 `vector_indexes`; the first, `data_embeddings_1`, is created by migration 0001). Each row is a
-chunk's embedding, keyed by the chunk id (`node_id`), with an HNSW cosine index and a full-text
-column.
+chunk's embedding, keyed by the chunk id (`node_id`), with an HNSW cosine index (lexical search
+reads `postings`, so the tables have no text-search column since migration 0010).
 
 """
 

@@ -64,7 +64,7 @@ def test_the_openapi_spec_documents_every_route(app: Flask, client: FlaskClient)
     }
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/api/v1/"):
-            path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+            path = re.sub(r"<(?:\w+(?:\([^)]*\))?:)?(\w+)>", r"{\1}", rule.rule)
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 assert (path, method.lower()) in documented
     me = spec["paths"]["/api/v1/auth/me"]["get"]
