@@ -20,7 +20,7 @@ RUN pip install ".[web]" \
 USER ragkit
 EXPOSE 8000
 # Threaded workers, one per core: measured on 2 cores, 2 workers x 4 threads answered 2.5x the
-# chats per second of 2 sync workers at a third of the 95th-percentile latency (docs/deploy.md).
+# chats per second of 2 sync workers at a fifth of the 95th-percentile latency (docs/deploy.md).
 # Each worker loads the embedding model on its first chat (about 0.6 GiB). gunicorn starts
 # WEB_CONCURRENCY workers: set it to the cores of the machine.
 CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--threads", "4", "--timeout", "120", "--graceful-timeout", "30", "--keep-alive", "5", "--no-control-socket", "webapp:create_app()"]
