@@ -188,7 +188,7 @@ def test_requeue_stale_fails_a_document_whose_job_keeps_dying_instead_of_queuein
 
     assert result.exit_code == 0, result.output
     assert uploaded["id"] not in result.output
-    assert Queue(INGEST, connection=connection).count == 0
+    assert job_id not in Queue(INGEST, connection=connection).job_ids
     document = document_of(client, owner, uploaded["id"])
     assert document["status"] == "failed"
     assert document["processing_error"] == (
@@ -206,7 +206,7 @@ def test_requeue_stale_queues_a_document_whose_job_died_fewer_times(
     job_id = process_job_id(uuid.UUID(uploaded["id"]), uploaded["content_hash"])
     connection.set(crash_key(job_id), MAX_CRASHES - 1)
 
-    assert requeue_stale(kit, connection) == [uuid.UUID(uploaded["id"])]
+    assert uuid.UUID(uploaded["id"]) in requeue_stale(kit, connection)
     run_worker()
 
     assert stored_rows(kit, uploaded["id"])["status"] == "ready"
