@@ -4,6 +4,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ragkit.answer import ABSTENTION, Answer, Citation, Turn
+    from ragkit.database import Database, engine_options, normalise_url, start_embedded
+    from ragkit.embeddings import EmbeddingModel
+    from ragkit.envfile import load_env_file
     from ragkit.errors import (
         AnswerError,
         ConfigurationError,
@@ -20,9 +23,29 @@ if TYPE_CHECKING:
     )
     from ragkit.ingest import IngestReport, IngestResult
     from ragkit.kit import RagKit, Status
+    from ragkit.limits import megabytes
+    from ragkit.migrate import MIGRATIONS_DIR, alembic_config
+    from ragkit.readers import (
+        CSV,
+        DOCX,
+        HTML,
+        MARKDOWN,
+        PDF,
+        SUPPORTED_EXTENSIONS,
+        TEXT,
+        detect_content_type,
+        extract_title,
+    )
+    from ragkit.reindex import (
+        ReindexProgress,
+        finish_run,
+        plan_reindex,
+        reindex_batch,
+        reindex_progress,
+    )
     from ragkit.retrieve import RetrievedChunk
-    from ragkit.schema import Base, Chunk, Document, DocumentStatus
-    from ragkit.settings import Settings
+    from ragkit.schema import Base, Chunk, Document, DocumentStatus, ReindexRun
+    from ragkit.settings import DEFAULT_EMBED_MODEL, RETRIEVAL_MODES, Settings
 
 # Where each public name lives. They are imported on first use, so that ``ragkit --help`` and
 # the modules that need only settings or errors do not load PyTorch and LlamaIndex.
@@ -50,6 +73,33 @@ _HOMES = {
     "RetrievedChunk": "ragkit.retrieve",
     **dict.fromkeys(("Base", "Chunk", "Document", "DocumentStatus"), "ragkit.schema"),
     "Settings": "ragkit.settings",
+    **dict.fromkeys(
+        ("Database", "engine_options", "normalise_url", "start_embedded"), "ragkit.database"
+    ),
+    **dict.fromkeys(("EmbeddingModel",), "ragkit.embeddings"),
+    **dict.fromkeys(("load_env_file",), "ragkit.envfile"),
+    **dict.fromkeys(("megabytes",), "ragkit.limits"),
+    **dict.fromkeys(("MIGRATIONS_DIR", "alembic_config"), "ragkit.migrate"),
+    **dict.fromkeys(
+        (
+            "CSV",
+            "DOCX",
+            "HTML",
+            "MARKDOWN",
+            "PDF",
+            "SUPPORTED_EXTENSIONS",
+            "TEXT",
+            "detect_content_type",
+            "extract_title",
+        ),
+        "ragkit.readers",
+    ),
+    **dict.fromkeys(
+        ("ReindexProgress", "finish_run", "plan_reindex", "reindex_batch", "reindex_progress"),
+        "ragkit.reindex",
+    ),
+    **dict.fromkeys(("ReindexRun",), "ragkit.schema"),
+    **dict.fromkeys(("DEFAULT_EMBED_MODEL", "RETRIEVAL_MODES"), "ragkit.settings"),
 }
 
 
@@ -65,12 +115,23 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ABSTENTION",
+    "CSV",
+    "DEFAULT_EMBED_MODEL",
+    "DOCX",
+    "HTML",
+    "MARKDOWN",
+    "MIGRATIONS_DIR",
+    "PDF",
+    "RETRIEVAL_MODES",
+    "SUPPORTED_EXTENSIONS",
+    "TEXT",
     "Answer",
     "AnswerError",
     "Base",
     "Chunk",
     "Citation",
     "ConfigurationError",
+    "Database",
     "DatabaseError",
     "Document",
     "DocumentChanged",
@@ -79,16 +140,31 @@ __all__ = [
     "DocumentStatus",
     "DocumentTooLarge",
     "EmbeddingError",
+    "EmbeddingModel",
     "IndexNotReady",
     "IngestReport",
     "IngestResult",
     "RagKit",
     "RagkitError",
     "ReindexFailed",
+    "ReindexProgress",
+    "ReindexRun",
     "RetrievedChunk",
     "Settings",
     "Status",
     "Turn",
     "UnsupportedFileType",
+    "alembic_config",
+    "detect_content_type",
+    "engine_options",
+    "extract_title",
+    "finish_run",
+    "load_env_file",
+    "megabytes",
+    "normalise_url",
+    "plan_reindex",
+    "reindex_batch",
+    "reindex_progress",
+    "start_embedded",
 ]
 __version__ = "0.1.0"

@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask
 
-from ragkit.migrate import MIGRATIONS_DIR
+from ragkit import MIGRATIONS_DIR
 from webapp import cli, config, docs, errors, request_checks, security
 from webapp.auth import tokens
 from webapp.extensions import api, cors, db, jwt, limiter, migrate, redis_client

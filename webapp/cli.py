@@ -10,7 +10,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
-from ragkit.reindex import ReindexProgress, reindex_progress
+from ragkit import ReindexProgress, reindex_progress
 from webapp.config import queue_prefix
 from webapp.extensions import redis_client
 from webapp.security import BannerlessRequestHandler

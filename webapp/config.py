@@ -17,9 +17,14 @@ from flask import Config, current_app
 from limits import parse_many
 from sqlalchemy.engine import make_url
 
-from ragkit import ConfigurationError, Settings
-from ragkit.database import engine_options, normalise_url, start_embedded
-from ragkit.settings import DEFAULT_EMBED_MODEL
+from ragkit import (
+    DEFAULT_EMBED_MODEL,
+    ConfigurationError,
+    Settings,
+    engine_options,
+    normalise_url,
+    start_embedded,
+)
 from webapp.errors import InsecureConfiguration
 from workers.queue import checked_prefix, prefixed
 

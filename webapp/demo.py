@@ -19,8 +19,7 @@ import click
 from flask.cli import with_appcontext
 from werkzeug.datastructures import FileStorage
 
-from ragkit import Document
-from ragkit.readers import SUPPORTED_EXTENSIONS, detect_content_type, extract_title
+from ragkit import SUPPORTED_EXTENSIONS, Document, detect_content_type, extract_title
 from webapp.auth.passwords import hash_password
 from webapp.extensions import db
 from webapp.models import Organization, User, WidgetConfiguration

@@ -20,7 +20,7 @@ from alembic.util import CommandError
 from flask import Blueprint, Response, jsonify
 from redis.exceptions import RedisError
 
-from ragkit.migrate import alembic_config
+from ragkit import alembic_config
 from webapp.errors import DATABASE_OUTAGES, error_response
 from webapp.extensions import db, redis_client
 

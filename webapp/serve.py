@@ -33,9 +33,7 @@ from typing import Any
 from redis import Redis
 from redis.exceptions import RedisError
 
-from ragkit import Settings
-from ragkit.database import start_embedded
-from ragkit.envfile import load_env_file
+from ragkit import Settings, load_env_file, start_embedded
 from webapp.config import DEVELOPMENT_ENVIRONMENTS, normalise_environment
 from workers.queue import DEFAULT_REDIS_URL
 

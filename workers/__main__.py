@@ -17,8 +17,7 @@ from collections.abc import Sequence
 
 from redis import Redis
 
-from ragkit.envfile import load_env_file
-from ragkit.errors import ConfigurationError
+from ragkit import ConfigurationError, load_env_file
 from workers.queue import QUEUES, queue_names, queue_prefix, redis_url
 from workers.worker import KnowledgeWorker, SimpleKnowledgeWorker
 

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ragkit import RagKit, Settings
-from ragkit.database import Database
+from ragkit import Database, RagKit, Settings
 
 _kit: RagKit | None = None
 

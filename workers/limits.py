@@ -22,9 +22,7 @@ from typing import Any
 from redis.exceptions import RedisError
 from rq.timeouts import JobTimeoutException
 
-from ragkit import Document, DocumentStatus, RagKit
-from ragkit.errors import DocumentTooLarge
-from ragkit.limits import megabytes
+from ragkit import Document, DocumentStatus, DocumentTooLarge, RagKit, megabytes
 
 log = logging.getLogger(__name__)
 

@@ -31,8 +31,7 @@ from rq import Worker
 from rq.exceptions import NoSuchJobError
 from rq.job import Job, JobStatus
 
-from ragkit import Document, DocumentStatus, RagKit
-from ragkit.errors import DocumentTooLarge
+from ragkit import Document, DocumentStatus, DocumentTooLarge, RagKit
 from workers.limits import fail_document
 from workers.queue import PROCESS_TIMEOUT, enqueue_processing, live_job, process_job_id
 from workers.status import failure_of

@@ -4,7 +4,7 @@ RQ reads these upper-case names when the module is imported; see ``workers/__mai
 ``python -m workers``, it reads ``.env`` first and names the queues with ``RAGKIT_QUEUE_PREFIX``.
 """
 
-from ragkit.envfile import load_env_file
+from ragkit import load_env_file
 from workers.queue import queue_names, queue_prefix, redis_url
 
 load_env_file()

@@ -28,8 +28,13 @@ from rq.exceptions import InvalidJobOperation, StopRequested
 from rq.job import Job, JobStatus
 from rq.worker import WorkerStatus
 
-from ragkit import DatabaseError, DocumentNotFound, DocumentReadError, UnsupportedFileType
-from ragkit.errors import ConfigurationError
+from ragkit import (
+    ConfigurationError,
+    DatabaseError,
+    DocumentNotFound,
+    DocumentReadError,
+    UnsupportedFileType,
+)
 from workers import limits, queue
 from workers.context import knowledge_base, load_model
 from workers.recovery import requeue_stale

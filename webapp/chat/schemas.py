@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from ragkit.settings import RETRIEVAL_MODES
+from ragkit import RETRIEVAL_MODES
 from webapp.schemas import PageQuerySchema, page_of
 
 __all__ = [

@@ -10,8 +10,7 @@ from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from ragkit import Chunk, DocumentStatus
-from ragkit.readers import CSV, DOCX, HTML, MARKDOWN, PDF, TEXT
+from ragkit import CSV, DOCX, HTML, MARKDOWN, PDF, TEXT, Chunk, DocumentStatus
 from webapp.console.access import current_organization, current_user, require_owner, wants_json
 from webapp.console.blueprint import blp
 from webapp.console.forms import PER_PAGE, page_number, text

@@ -8,8 +8,7 @@ from typing import Any
 from flask.views import MethodView
 from flask_smorest import Blueprint, abort
 
-from ragkit.reindex import reindex_progress
-from ragkit.schema import ReindexRun
+from ragkit import ReindexRun, reindex_progress
 from webapp.auth.access import authenticated, organization, require_owner
 from webapp.extensions import db
 from webapp.reindex import schemas

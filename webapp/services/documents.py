@@ -14,8 +14,7 @@ from flask import current_app
 from flask_smorest import abort
 from werkzeug.datastructures import FileStorage
 
-from ragkit import Chunk, Document, DocumentStatus, files
-from ragkit.readers import detect_content_type
+from ragkit import Chunk, Document, DocumentStatus, detect_content_type, files
 from webapp.extensions import db
 from webapp.models import DocumentUpload, Organization, User
 from webapp.services.knowledge import knowledge_base

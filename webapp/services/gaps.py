@@ -24,8 +24,7 @@ from flask_smorest import abort
 from sqlalchemy.orm import aliased
 from werkzeug.datastructures import FileStorage
 
-from ragkit import RagkitError
-from ragkit.embeddings import EmbeddingModel
+from ragkit import EmbeddingModel, RagkitError
 from webapp.extensions import db
 from webapp.models import (
     Conversation,

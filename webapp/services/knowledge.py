@@ -6,8 +6,7 @@ import threading
 
 from flask import current_app
 
-from ragkit import RagKit, Settings
-from ragkit.database import Database
+from ragkit import Database, RagKit, Settings
 
 _building = threading.Lock()
 

@@ -14,8 +14,9 @@ from collections.abc import Sequence
 from flask import current_app
 from redis.exceptions import RedisError
 
-from ragkit import Document, RagkitError
-from ragkit.reindex import (
+from ragkit import (
+    Document,
+    RagkitError,
     ReindexFailed,
     ReindexProgress,
     finish_run,
