@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     )
     from ragkit.ingest import IngestReport, IngestResult
     from ragkit.kit import RagKit, Status
+    from ragkit.languages import load_detector
     from ragkit.limits import megabytes
     from ragkit.migrate import MIGRATIONS_DIR, alembic_config
     from ragkit.readers import (
@@ -73,6 +74,7 @@ _HOMES = {
     "RetrievedChunk": "ragkit.retrieve",
     **dict.fromkeys(("Base", "Chunk", "Document", "DocumentStatus"), "ragkit.schema"),
     "Settings": "ragkit.settings",
+    "load_detector": "ragkit.languages",
     **dict.fromkeys(
         ("Database", "engine_options", "normalise_url", "start_embedded"), "ragkit.database"
     ),
@@ -159,6 +161,7 @@ __all__ = [
     "engine_options",
     "extract_title",
     "finish_run",
+    "load_detector",
     "load_env_file",
     "megabytes",
     "normalise_url",

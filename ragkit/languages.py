@@ -89,7 +89,7 @@ class _Detector:
         self._identifier: Any = None
         self._lock = threading.Lock()
 
-    def rank(self, text: str) -> tuple[str, float]:
+    def load(self) -> Any:
         with self._lock:
             if self._identifier is None:
                 from py3langid.langid import MODEL_FILE, LanguageIdentifier
@@ -97,11 +97,21 @@ class _Detector:
                 identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
                 identifier.set_languages(list(CANDIDATES))
                 self._identifier = identifier
-            language, probability = self._identifier.classify(text)
+            return self._identifier
+
+    def rank(self, text: str) -> tuple[str, float]:
+        identifier = self.load()
+        with self._lock:
+            language, probability = identifier.classify(text)
         return str(language), float(probability)
 
 
 _detector = _Detector()
+
+
+def load_detector() -> None:
+    """Load the language model now (a process that forks workers shares it with them)."""
+    _detector.load()
 
 
 def detect_language(text: str, *, min_confidence: float = MIN_CONFIDENCE) -> str | None:

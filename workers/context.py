@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ragkit import Database, RagKit, Settings
+from ragkit import Database, RagKit, Settings, load_detector
 
 _kit: RagKit | None = None
 
@@ -37,5 +37,8 @@ def build(settings: Settings) -> RagKit:
 
 
 def load_model() -> None:
-    """Load the configured embedding model now, so forked work horses share it."""
+    """Load what every job needs now, so forked work horses share it instead of each loading
+    it again: the configured embedding model, the language detector and the job code."""
     _ = knowledge_base().model
+    load_detector()
+    import workers.jobs  # noqa: F401  (imported once here, not in every horse)
