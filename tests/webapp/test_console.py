@@ -357,6 +357,25 @@ def test_owners_reprocess_and_delete_documents(
     assert console.get(f"/console/documents/{document['id']}").status_code == 404
 
 
+def test_members_are_offered_delete_only_for_what_they_uploaded(
+    owner: Account,
+    member: Account,
+    member_console: FlaskClient,
+    upload: Callable[..., TestResponse],
+    example_docs: Path,
+) -> None:
+    theirs = upload(owner, example_docs / "release-notes.txt").json
+    mine = upload(member, example_docs / "faq.md").json
+
+    listing = member_console.get("/console/documents").get_data(as_text=True)
+    assert f"/console/documents/{mine['id']}/delete" in listing
+    assert f"/console/documents/{theirs['id']}/delete" not in listing
+    page = member_console.get(f"/console/documents/{theirs['id']}").get_data(as_text=True)
+    assert "/delete" not in page
+    assert post_form(member_console, f"/console/documents/{theirs['id']}/delete").status_code == 403
+    assert post_form(member_console, f"/console/documents/{mine['id']}/delete").status_code == 302
+
+
 # --- Conversations -------------------------------------------------------------------------------
 
 

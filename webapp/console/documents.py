@@ -52,6 +52,7 @@ def documents_page() -> str:
         status=status,
         statuses=STATUSES,
         max_upload_mb=current_app.config["MAX_UPLOAD_MB"],
+        may_change=documents.may_change,
     )
 
 
@@ -126,6 +127,7 @@ def document(document_id: uuid.UUID) -> str:
         chunks=documents.chunks(found.document, page_number(), CHUNKS_PER_PAGE),
         pages=documents.page_counts([document_id]).get(document_id),
         citing=citing,
+        may_change=documents.may_change,
     )
 
 

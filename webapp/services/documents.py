@@ -93,12 +93,17 @@ def display_name(filename: str | None) -> str:
     return cleaned if cleaned.strip(".") else "upload"
 
 
+def may_change(found: UploadedDocument, user: User) -> bool:
+    """Whether ``user`` may rename or delete the document (see :func:`require_change_rights`)."""
+    return user.is_owner or (found.upload is not None and found.upload.uploaded_by_id == user.id)
+
+
 def require_change_rights(found: UploadedDocument, user: User) -> None:
     """Owners change any document; a member only the ones they uploaded (403 otherwise).
 
     Renaming and deleting follow this rule; reprocessing is for owners only.
     """
-    if user.is_owner or (found.upload is not None and found.upload.uploaded_by_id == user.id):
+    if may_change(found, user):
         return
     abort(
         403,
