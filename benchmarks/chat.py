@@ -39,6 +39,7 @@ from benchmarks.common import (
 )
 from ragkit import RagKit, Settings
 from ragkit.settings import EMBED_BACKENDS as BACKENDS
+from ragkit.settings import QUERY_BACKENDS
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
 PASSWORD = "benchmark password that is long enough"
@@ -63,6 +64,12 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=60.0, help="per client count, at most")
     parser.add_argument("--backend", choices=BACKENDS, default=Settings().embed_backend)
     parser.add_argument(
+        "--query-backend",
+        choices=["", *QUERY_BACKENDS],
+        default=Settings().query_backend,
+        help="embed questions with this runtime (RAGKIT_QUERY_BACKEND; empty: as --backend)",
+    )
+    parser.add_argument(
         "--redis-url",
         default="redis://127.0.0.1:6379/14",
         help="Redis for the revoked-token list (only read on each request here)",
@@ -80,7 +87,10 @@ def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tup
     from webapp.extensions import db
 
     settings = Settings(
-        database_url=database_url, home=arguments.home, embed_backend=arguments.backend
+        database_url=database_url,
+        home=arguments.home,
+        embed_backend=arguments.backend,
+        query_backend=arguments.query_backend,
     )
     kit = RagKit(settings)  # migrates the fresh database
     with tempfile.TemporaryDirectory(prefix="ragkit-bench-media-") as media:
@@ -238,6 +248,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "documents": sorted(path.name for path in EXAMPLES.iterdir()),
         "answerer": "extractive (no LLM configured)",
         "backend": arguments.backend,
+        "query_backend": arguments.query_backend or arguments.backend,
         "rounds": rounds,
     }
     run.finish(results, arguments.output)

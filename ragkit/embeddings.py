@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
 Tokenizer = Callable[[str], Sequence[Any]]
-_cache: dict[tuple[str, int, str], EmbeddingModel] = {}
+_cache: dict[tuple[str, int, str, str], EmbeddingModel] = {}
 _cache_lock = threading.Lock()
 
 
@@ -46,6 +46,8 @@ class EmbeddingModel:
     tokenizer: Tokenizer | None
     max_tokens: int | None
     backend: str = "remote"
+    # Questions may be embedded by a faster runtime of the same model (RAGKIT_QUERY_BACKEND).
+    query_embedding: BaseEmbedding | None = None
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed passages in the model's batches, formed from texts of similar length.
@@ -68,7 +70,7 @@ class EmbeddingModel:
     def embed_query(self, text: str) -> list[float]:
         """Embed a question."""
         try:
-            return self.embedding.get_query_embedding(text)
+            return (self.query_embedding or self.embedding).get_query_embedding(text)
         except Exception as error:
             raise EmbeddingError(f"embedding with {self.name} failed: {error}") from error
 
@@ -95,7 +97,12 @@ def resolve_backend(backend: str) -> str:
 
 def load_embedding_model(settings: Settings) -> EmbeddingModel:
     """Load the configured model once per process and return it."""
-    key = (settings.embed_model, settings.embed_batch_size, settings.embed_backend)
+    key = (
+        settings.embed_model,
+        settings.embed_batch_size,
+        settings.embed_backend,
+        settings.query_backend,
+    )
     with _cache_lock:
         if key not in _cache:
             _cache[key] = _load(settings)
@@ -153,6 +160,7 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
         ids: list[int] = tokenizer.encode(text, add_special_tokens=False)
         return ids
 
+    query = settings.query_backend
     return EmbeddingModel(
         name=f"hf:{name}",
         embedding=embedding
@@ -162,6 +170,9 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
         tokenizer=tokenize,
         max_tokens=int(transformer.max_seq_length or 512),
         backend=backend,
+        query_embedding=_onnx(transformer, name, settings, query)
+        if query and query != backend
+        else None,
     )
 
 

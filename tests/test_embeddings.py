@@ -33,6 +33,24 @@ def test_the_onnx_backend_reproduces_the_torch_vectors(settings: Settings) -> No
     assert list(settings.home.glob("models/*-onnx.onnx"))
 
 
+def test_questions_can_be_embedded_by_onnx_while_passages_stay_on_torch(
+    settings: Settings,
+) -> None:
+    passages = load_embedding_model(settings.replace(embed_backend="torch"))
+    split = load_embedding_model(settings.replace(embed_backend="torch", query_backend="onnx"))
+    assert type(split.query_embedding).__name__ == "OnnxEmbedding"
+    assert split.embed_texts(TEXTS) == passages.embed_texts(TEXTS)  # passages unchanged
+    for text in TEXTS:
+        question = split.embed_query(text)
+        assert question != passages.embed_query(text)  # computed by the other runtime...
+        assert cosine(question, passages.embed_query(text)) > 0.9999  # ...to the same vector
+
+
+def test_an_unknown_query_backend_is_refused(settings: Settings) -> None:
+    with pytest.raises(ConfigurationError, match="RAGKIT_QUERY_BACKEND"):
+        settings.replace(query_backend="cuda")
+
+
 def test_the_bfloat16_backend_gives_the_float32_vectors(settings: Settings) -> None:
     float32 = load_embedding_model(settings.replace(embed_backend="torch"))
     bfloat16 = load_embedding_model(settings.replace(embed_backend="torch-bf16"))
