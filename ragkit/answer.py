@@ -405,7 +405,7 @@ def compose(
     support: dict[int, float] = {}
     parts = []
     for item in chosen:
-        marks = []
+        marks: set[int] = set()
         for said in [item, *item.duplicates]:
             sentence = said.sentence
             number = numbers.setdefault(sentence.chunk_rank, len(numbers) + 1)
@@ -414,12 +414,11 @@ def compose(
             support[sentence.chunk_rank] = max(
                 support.get(sentence.chunk_rank, -1.0), said.similarity
             )
-            if f"[{number}]" not in marks:
-                marks.append(f"[{number}]")
+            marks.add(number)
         text = item.sentence.display.rstrip(" ,;")
         if not text.endswith((".", "!", "?", ":")):
             text += "."
-        parts.append(f"{text} {''.join(marks)}")
+        parts.append(f"{text} {''.join(f'[{number}]' for number in sorted(marks))}")
     citations = [
         make_citation(number, chunks[rank], *spans[rank], score=min(support[rank], 1.0))
         for rank, number in numbers.items()

@@ -145,6 +145,9 @@ def test_answers_carry_no_raw_markup_and_no_repeated_sentence(
         assert markup not in answer.text, (markup, answer.text)
     sentences = [part.strip() for part in re.split(r"\[\d+\]", answer.text) if part.strip()]
     assert len(sentences) == len(set(sentences)), answer.text
+    for group in re.findall(r"(?:\[\d+\])+", answer.text):  # "[1][3]", never "[3][1]"
+        cited = [int(number) for number in re.findall(r"\d+", group)]
+        assert cited == sorted(cited), answer.text
 
 
 def test_a_table_row_is_answered_with_its_column_headers(kit: RagKit, support_org: str) -> None:
@@ -158,7 +161,11 @@ def test_the_same_fact_in_two_documents_is_said_once_citing_both(
     kit: RagKit, support_org: str
 ) -> None:
     answer = kit.ask("What is the default cache size limit?", support_org)
+    refund = kit.ask("Can I get my money back for an annual plan?", support_org)
     assert answer.text.count("5 GB") == 1, answer.text
+    for group in re.findall(r"(?:\[\d+\])+", answer.text + refund.text):
+        cited = [int(number) for number in re.findall(r"\d+", group)]
+        assert cited == sorted(cited), refund.text
     assert "[1][2]" in answer.text
     assert {c.source.rsplit("/", 1)[-1] for c in answer.citations} == {
         "troubleshooting.pdf",
