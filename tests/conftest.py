@@ -47,6 +47,22 @@ def database_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture
+def empty_database(database_url: str) -> Iterator[str]:
+    """The URL of a new, empty database on the test server, dropped afterwards."""
+    server = sa.make_url(database_url)
+    name = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
     return Settings(database_url=database_url, home=tmp_path_factory.mktemp("home"))

@@ -2,39 +2,19 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
 
-from ragkit.migrate import alembic_config
+from tests.schema_steps import migrate
 
 
 @pytest.fixture
-def fresh_engine(database_url: str) -> Iterator[sa.Engine]:
-    server = sa.make_url(database_url)
-    name = f"migrations_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(server.set(database=name))
-    try:
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def migrate(engine: sa.Engine, direction: str, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+def fresh_engine(empty_database: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(empty_database)
+    yield engine
+    engine.dispose()
 
 
 def vector_columns(engine: sa.Engine) -> set[str]:

@@ -24,7 +24,7 @@ from werkzeug.serving import make_server
 
 from ragkit import Document, DocumentReadError, RagKit
 from ragkit.files import PART_SIZE, StoredFile, StoredFilePart, local_copy, lock_content, store
-from ragkit.migrate import alembic_config
+from tests.schema_steps import migrate
 from tests.webapp.conftest import Account
 from webapp import create_app
 from webapp.extensions import db
@@ -247,30 +247,11 @@ def test_identical_uploads_at_the_same_time_make_one_document(
 
 
 @pytest.fixture
-def database_at_0008(database_url: str) -> Iterator[sa.Engine]:
-    server = sa.make_url(database_url)
-    name = f"files_migration_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(server.set(database=name))
-    try:
-        migrate(engine, "upgrade", "0008")
-        yield engine
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def migrate(engine: sa.Engine, direction: str, revision: str) -> None:
-    from alembic import command
-
-    config = alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        getattr(command, direction)(config, revision)
+def database_at_0008(empty_database: str) -> Iterator[sa.Engine]:
+    engine = sa.create_engine(empty_database)
+    migrate(engine, "upgrade", "0008")
+    yield engine
+    engine.dispose()
 
 
 def legacy_upload(connection: sa.Connection, path: Path, data: bytes) -> tuple[str, str]:

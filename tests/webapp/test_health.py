@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import socket
 import time
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from alembic import command
 from flask import Flask
 from flask.testing import FlaskClient
 
 from ragkit import RagKit
-from ragkit.migrate import alembic_config
 from tests.outage_servers import free_port
+from tests.schema_steps import migrate
 from webapp import create_app
 from webapp.extensions import db
 
@@ -100,26 +98,13 @@ def test_readyz_is_503_within_its_timeout_when_redis_hangs(
 
 
 @pytest.fixture
-def database_behind(database_url: str) -> Iterator[str]:
+def database_behind(empty_database: str) -> str:
     """A database migrated to the revision before the newest."""
-    server = sa.make_url(database_url)
-    name = f"readyz_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    engine = sa.create_engine(server.set(database=name))
-    try:
-        config = alembic_config()
-        with engine.begin() as connection:
-            config.attributes["connection"] = connection
-            command.upgrade(config, "head")
-            command.downgrade(config, "-1")
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    engine = sa.create_engine(empty_database)
+    migrate(engine, "upgrade", "head")
+    migrate(engine, "downgrade", "-1")
+    engine.dispose()
+    return empty_database
 
 
 def test_readyz_is_503_until_the_migrations_are_applied_and_200_after_newer_ones(
