@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from ragkit import RagKit, Settings
 from ragkit.database import Database, normalise_url, start_embedded
+from tests.outage_servers import PostgresServer, RedisServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
 
@@ -122,3 +123,23 @@ def second_model(tmp_path_factory: pytest.TempPathFactory) -> str:
     path = tmp_path_factory.mktemp("minilm-128")
     model.save(str(path))
     return f"hf:{path}"
+
+
+# A PostgreSQL and a Redis of a test module's own, for tests that stop and start them (never the
+# machine's shared Redis).
+
+
+@pytest.fixture(scope="module")
+def postgres_server() -> Iterator[PostgresServer]:
+    server = PostgresServer()
+    server.start()
+    yield server
+    server.remove()
+
+
+@pytest.fixture(scope="module")
+def redis_server() -> Iterator[RedisServer]:
+    server = RedisServer()
+    server.start()
+    yield server
+    server.remove()
