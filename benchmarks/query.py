@@ -56,18 +56,13 @@ from benchmarks.common import (
     temporary_kit,
 )
 from ragkit import RagKit, Settings
+from ragkit.bm25 import BM25, BM25_POSTINGS_BUDGET
+from ragkit.dense import nearest_chunks, nearest_query
 from ragkit.embeddings import EmbeddingModel
+from ragkit.fusion import fuse
 from ragkit.index import active_index
 from ragkit.ingest import Pipeline, TextItem
-from ragkit.retrieve import (
-    BM25_POSTINGS_BUDGET,
-    bm25_statement,
-    fuse,
-    load_chunks,
-    nearest_chunks,
-    nearest_query,
-    text_search,
-)
+from ragkit.retrieve import load_chunks
 from ragkit.schema import Chunk
 from ragkit.settings import EMBED_BACKENDS as BACKENDS
 from ragkit.settings import RetrievalMode
@@ -202,7 +197,7 @@ def pipeline_with(kit: RagKit, embedding: BaseEmbedding) -> Pipeline:
         tokenizer=real.tokenizer,
         max_tokens=real.max_tokens,
     )
-    return Pipeline(kit.database, kit.settings, lambda _name: model, kit.stores)
+    return Pipeline(kit.database, kit.settings, lambda _name: model, kit.stores, kit.corpus)
 
 
 def ingest_in_batches(pipeline: Pipeline, organization: str, items: Sequence[TextItem]) -> float:
@@ -403,13 +398,13 @@ def bm25_agreement(kit: RagKit, organization: str, queries: Sequence[str]) -> di
     depth = max(TOP_K, kit.settings.candidate_k)
     shares: dict[int, list[float]] = {TOP_K: [], depth: []}
     pruned = 0
+    bm25 = BM25(kit.corpus, organization)
+    exact_bm25 = BM25(kit.corpus, organization, budget=sys.maxsize)
     with kit.database.sessions() as session:
         for query in queries:
-            exact = [
-                c for c, _ in text_search(session, query, organization, depth, budget=sys.maxsize)
-            ]
-            found = [c for c, _ in text_search(session, query, organization, depth)]
-            statement = bm25_statement(session, query, organization, depth)
+            exact = [c for c, _ in exact_bm25.search(session, query, depth)]
+            found = [c for c, _ in bm25.search(session, query, depth)]
+            statement = bm25.statement(session, query, depth)
             pruned += bool(statement and statement[1]["frequent"])
             for k in shares:
                 if exact:
@@ -441,6 +436,7 @@ def profile(
     depth = max(TOP_K, kit.settings.candidate_k)
     steps: dict[str, list[float]] = {"dense": [], "bm25": [], "fuse": [], "load_chunks": []}
     slowest = (-1.0, 0)
+    lexical = BM25(kit.corpus, organization)
     with kit.database.sessions() as session:
         rows = kit.stores.row_model(active_index(session, organization))
         for number, (query, vector) in enumerate(zip(queries, vectors)):
@@ -448,7 +444,7 @@ def profile(
             dense = nearest_chunks(session, rows, vector, organization, depth)
             steps["dense"].append(time.perf_counter() - clock)
             clock = time.perf_counter()
-            text = text_search(session, query, organization, depth)
+            text = lexical.search(session, query, depth)
             steps["bm25"].append(time.perf_counter() - clock)
             slowest = max(slowest, (steps["bm25"][-1], number))
             clock = time.perf_counter()
@@ -459,7 +455,7 @@ def profile(
             steps["load_chunks"].append(time.perf_counter() - clock)
         number = slowest[1]
         dense_query = nearest_query(rows, vectors[number], organization, depth)
-        bm25 = bm25_statement(session, queries[number], organization, depth)
+        bm25 = lexical.statement(session, queries[number], depth)
         plans = {
             "query": queries[number],
             "dense": explain(session, dense_query),

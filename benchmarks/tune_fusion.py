@@ -17,9 +17,11 @@ import time
 from pathlib import Path
 
 from ragkit import RagKit, Settings
+from ragkit.bm25 import BM25
+from ragkit.dense import nearest_chunks
 from ragkit.evaluate import ensure_indexed, load_dataset, namespace, score_run
+from ragkit.fusion import Ranked, fuse
 from ragkit.index import active_index
-from ragkit.retrieve import Ranked, fuse, nearest_chunks, text_search
 
 DEPTHS = (100, 300, 1000)
 BM25_PARAMETERS = ((1.2, 0.75), (0.9, 0.4), (1.5, 0.75), (1.2, 0.9))
@@ -58,9 +60,8 @@ def fetch_lists(
             embedding = model.embed_query(text)
             dense[query_id] = nearest_chunks(session, rows, embedding, organization, depth)
             for k1, b in BM25_PARAMETERS:
-                lexical[(k1, b)][query_id] = text_search(
-                    session, text, organization, depth, k1=k1, b=b
-                )
+                bm25 = BM25(kit.corpus, organization, k1=k1, b=b)
+                lexical[(k1, b)][query_id] = bm25.search(session, text, depth)
     return dense, lexical
 
 

@@ -3,7 +3,18 @@
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ragkit.answer import ABSTENTION, Answer, Citation, Turn
+    from ragkit.answer import (
+        ABSTENTION,
+        Answer,
+        AnswerEvent,
+        Citation,
+        Delta,
+        Done,
+        Retrieved,
+        Turn,
+        final_answer,
+    )
+    from ragkit.corpus import CorpusStats
     from ragkit.database import Database, engine_options, normalise_url, start_embedded
     from ragkit.embeddings import EmbeddingModel
     from ragkit.envfile import load_env_file
@@ -44,14 +55,28 @@ if TYPE_CHECKING:
         reindex_batch,
         reindex_progress,
     )
-    from ragkit.retrieve import RetrievedChunk
+    from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
     from ragkit.schema import Base, Chunk, Document, DocumentStatus, ReindexRun
     from ragkit.settings import DEFAULT_EMBED_MODEL, RETRIEVAL_MODES, Settings
 
 # Where each public name lives. They are imported on first use, so that ``ragkit --help`` and
 # the modules that need only settings or errors do not load PyTorch and LlamaIndex.
 _HOMES = {
-    **dict.fromkeys(("ABSTENTION", "Answer", "Citation", "Turn"), "ragkit.answer"),
+    **dict.fromkeys(
+        (
+            "ABSTENTION",
+            "Answer",
+            "AnswerEvent",
+            "Citation",
+            "Delta",
+            "Done",
+            "Retrieved",
+            "Turn",
+            "final_answer",
+        ),
+        "ragkit.answer",
+    ),
+    "CorpusStats": "ragkit.corpus",
     **dict.fromkeys(
         (
             "AnswerError",
@@ -71,7 +96,7 @@ _HOMES = {
     ),
     **dict.fromkeys(("IngestReport", "IngestResult"), "ragkit.ingest"),
     **dict.fromkeys(("RagKit", "Status"), "ragkit.kit"),
-    "RetrievedChunk": "ragkit.retrieve",
+    **dict.fromkeys(("RetrievedChunk", "Retriever", "SearchOptions"), "ragkit.retrieve"),
     **dict.fromkeys(("Base", "Chunk", "Document", "DocumentStatus"), "ragkit.schema"),
     "Settings": "ragkit.settings",
     "load_detector": "ragkit.languages",
@@ -129,18 +154,22 @@ __all__ = [
     "TEXT",
     "Answer",
     "AnswerError",
+    "AnswerEvent",
     "Base",
     "Chunk",
     "Citation",
     "ConfigurationError",
+    "CorpusStats",
     "Database",
     "DatabaseError",
+    "Delta",
     "Document",
     "DocumentChanged",
     "DocumentNotFound",
     "DocumentReadError",
     "DocumentStatus",
     "DocumentTooLarge",
+    "Done",
     "EmbeddingError",
     "EmbeddingModel",
     "IndexNotReady",
@@ -151,7 +180,10 @@ __all__ = [
     "ReindexFailed",
     "ReindexProgress",
     "ReindexRun",
+    "Retrieved",
     "RetrievedChunk",
+    "Retriever",
+    "SearchOptions",
     "Settings",
     "Status",
     "Turn",
@@ -160,6 +192,7 @@ __all__ = [
     "detect_content_type",
     "engine_options",
     "extract_title",
+    "final_answer",
     "finish_run",
     "load_detector",
     "load_env_file",

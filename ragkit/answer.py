@@ -1,66 +1,26 @@
-"""Answers with citations: extractive by default (offline), or from a configured LLM.
+"""What answering a question produces: cited answers, and the events that stream them.
 
-Both answerers see the same numbered sources and return an :class:`Answer` whose citations
-point at the chunks, and the exact passages, that support it. Both abstain when retrieval
-found nothing close enough to the question.
+Both answerers (:mod:`ragkit.extractive`, offline, and :mod:`ragkit.llm`) see the same
+numbered sources and return an :class:`Answer` whose citations point at the chunks, and the
+exact passages, that support it. Both abstain when retrieval found nothing close enough to the
+question. ``RagKit.stream`` produces :data:`AnswerEvent` values; :func:`final_answer` drains
+them to the answer.
 """
 
 from __future__ import annotations
 
-import re
-import threading
 import uuid
-from collections import OrderedDict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeAlias
 
-from ragkit.answerable import answerability, codes_found, passages_coverage
-from ragkit.conversation import resolve
 from ragkit.embeddings import EmbeddingModel
+from ragkit.errors import AnswerError
 from ragkit.languages import fixed_text, question_language
 from ragkit.retrieve import RetrievedChunk
-from ragkit.sentences import (
-    LIST_ITEM,
-    bounds,
-    content_words,
-    cosine,
-    display_text,
-    introduces_list,
-    is_table_header,
-    numbers,
-    scoring_text,
-    split_sentences,
-    word_count,
-)
-from ragkit.settings import Settings
 
 ABSTENTION = "I couldn't find this in the knowledge base."
 EXTRACTIVE_MODEL = "extractive"
-# Near-duplicates (the same fact in two documents) are said once, citing both.
-DUPLICATE_SIMILARITY = 0.9
-DUPLICATE_OVERLAP = 0.8
-# Besides its similarity, a sentence scores for its passage's retrieval rank (the best passage
-# adds SUPPORT_WEIGHT) and for each word it shares with the question, up to MAX_SHARED_WORDS:
-# ties between look-alike sentences go to the better passage and the literal match.
-SUPPORT_WEIGHT = 0.2
-WORD_WEIGHT = 0.02
-MAX_SHARED_WORDS = 3
-# An answer is a few sentences, not a page: about what a chat bubble shows without scrolling.
-MAX_ANSWER_CHARS = 700
-# A sentence joins the best one only if it is nearly as relevant.
-RELEVANCE_MARGIN = 0.15
-# "How do I…" is answered by the steps when a passage lists them.
-STEPS_BONUS = 0.1
-# A sentence stating the number asked about ("version 3.5") beats its look-alikes.
-NUMBER_BONUS = 0.1
-# A sentence about the very range asked ("earlier than 3.6" for "before 3.6?") is on point,
-# however little else the model sees in common with the question.
-BOUND_BONUS = 0.3
-_HOW_TO = re.compile(
-    r"\s*(?:how\s+(?:do|can|should|would)\s+(?:i|we|you)|how\s+to|what\s+are\s+the\s+steps)\b",
-    re.IGNORECASE,
-)
 
 
 @dataclass(frozen=True)
@@ -76,6 +36,36 @@ class Citation:
     section: str | None
     quote: str
     score: float
+
+    @classmethod
+    def from_chunk(
+        cls,
+        n: int,
+        chunk: RetrievedChunk,
+        span: tuple[int, int] | None = None,
+        score: float | None = None,
+    ) -> Citation:
+        """A citation of ``chunk.content[start:end]`` for ``span`` (the whole chunk without).
+
+        ``score`` says how strongly the passage supports the answer, as a cosine similarity to
+        the question, so that it means the same in every answer; without one, the chunk's
+        similarity to the query (its dense score) stands in, or its retrieval score in
+        text-only search.
+        """
+        start, end = span or (0, len(chunk.content))
+        if score is None:
+            score = chunk.dense_score if chunk.dense_score is not None else chunk.score
+        return cls(
+            n=n,
+            chunk_id=chunk.chunk_id,
+            document_id=chunk.document_id,
+            title=chunk.title,
+            source=chunk.source,
+            page=chunk.page_number,
+            section=chunk.section_title,
+            quote=chunk.content[start:end],
+            score=score,
+        )
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -114,6 +104,53 @@ class Turn:
     content: str
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    """The chunks found for the question, first of all (before any answer text)."""
+
+    chunks: tuple[RetrievedChunk, ...]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer's text, as it is produced."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Done:
+    """The complete answer, last."""
+
+    answer: Answer
+
+
+AnswerEvent: TypeAlias = Retrieved | Delta | Done
+
+
+def final_answer(events: Iterable[AnswerEvent]) -> Answer:
+    """The answer a stream of events ends with (every event is consumed)."""
+    answer: Answer | None = None
+    for event in events:
+        if isinstance(event, Done):
+            answer = event.answer
+    if answer is None:
+        raise AnswerError("the answer stream ended without an answer")
+    return answer
+
+
+def answer_events(answer: Answer) -> Iterator[Delta | Done]:
+    """The events of an answer known at once: its text in one piece, then the answer."""
+    yield Delta(answer.text)
+    yield Done(answer)
+
+
+def abstain(question: str, model_name: str) -> Answer:
+    """The answer that says the knowledge base does not cover ``question``, in its language."""
+    text = fixed_text("abstention", question_language(question))
+    return Answer(text=text, abstained=True, model=model_name, question=question)
+
+
 class Answerer(Protocol):
     model_name: str
     # True when search_query rewrites follow-ups itself (an LLM condensing them); else the
@@ -138,313 +175,4 @@ class Answerer(Protocol):
         query_embedding: Sequence[float],
         model: EmbeddingModel,
         search_query: str = "",
-    ) -> Iterator[str | Answer]: ...
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """A candidate sentence: its span in a retrieved chunk, verbatim and as answer text."""
-
-    chunk_rank: int
-    start: int
-    end: int
-    text: str
-    display: str
-
-
-class SentenceVectors:
-    """Sentence embeddings kept between questions: the same passages come back again and again,
-    and embedding their sentences is most of an extractive answer's time.
-
-    Keyed by model and text, so a cached vector is never stale: it is only ever a cache (each
-    process has its own, bounded to ``size`` sentences, the least recently used dropped first).
-    """
-
-    def __init__(self, size: int = 50_000) -> None:
-        self.size = size
-        self._vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def embed(self, model: EmbeddingModel, texts: Sequence[str]) -> list[list[float]]:
-        found: dict[str, list[float]] = {}
-        with self._lock:
-            for text in texts:
-                vector = self._vectors.get((model.name, text))
-                if vector is not None:
-                    found[text] = vector
-        missing = list(dict.fromkeys(text for text in texts if text not in found))
-        if missing:
-            found.update(zip(missing, model.embed_texts(missing)))
-        with self._lock:
-            for text, vector in found.items():
-                self._vectors[(model.name, text)] = vector
-                self._vectors.move_to_end((model.name, text))
-            while len(self._vectors) > self.size:
-                self._vectors.popitem(last=False)
-        return [found[text] for text in texts]
-
-
-@dataclass
-class Scored:
-    """A sentence with how well it answers, and the sentences that say the same thing."""
-
-    combined: float
-    similarity: float  # to the question, plus NUMBER_BONUS when it states the number asked
-    sentence: Sentence
-    vector: Sequence[float]
-    duplicates: list[Scored] = field(default_factory=list)
-
-
-class ExtractiveAnswerer:
-    """Composes the answer from the retrieved sentences that best support the question.
-
-    Every sentence of the retrieved chunks is embedded and compared with the question; the best
-    few (from any chunk) form the answer, each followed by its source's number. If even the best
-    sentence is not similar enough to the question, it abstains.
-    """
-
-    model_name = EXTRACTIVE_MODEL
-    rewrites_follow_ups = False
-
-    def __init__(self, settings: Settings, max_sentences: int = 3) -> None:
-        self.threshold = settings.abstain_threshold
-        self.answerable_threshold = settings.answerable_threshold
-        self.max_sentences = max_sentences
-        self.max_chars = MAX_ANSWER_CHARS
-        self.vectors = SentenceVectors()
-
-    def search_query(self, question: str, history: Sequence[Turn]) -> str:
-        """An elliptical follow-up is searched with the previous exchange; others alone."""
-        return resolve(question, history).search_query
-
-    def answer(
-        self,
-        question: str,
-        chunks: Sequence[RetrievedChunk],
-        query_embedding: Sequence[float],
-        model: EmbeddingModel,
-        search_query: str = "",
-    ) -> Answer:
-        """Compose an answer from the chunks' best sentences, or abstain.
-
-        ``model`` must be the one that embedded ``query_embedding``; ``search_query`` is what a
-        follow-up was searched as.
-        """
-        scored = self._score(question, chunks, query_embedding, model)
-        if not scored or not self._answers(question, search_query, chunks, scored):
-            return abstain(question, self.model_name)
-        return compose(question, chunks, self._choose(scored), self.model_name)
-
-    def _answers(
-        self,
-        question: str,
-        search_query: str,
-        chunks: Sequence[RetrievedChunk],
-        scored: Sequence[Scored],
-    ) -> bool:
-        """Whether the passages answer the question (see :mod:`ragkit.answerable`)."""
-        similarity = max(item.similarity for item in scored)
-        if similarity < self.threshold:
-            return False
-        queries = [question, search_query] if search_query not in ("", question) else [question]
-        passages = [chunk.content for chunk in chunks]
-        covered = passages_coverage(queries, passages)
-        found = codes_found(question, passages)
-        return answerability(similarity, covered, codes_found=found) >= self.answerable_threshold
-
-    def stream(
-        self,
-        question: str,
-        chunks: Sequence[RetrievedChunk],
-        query_embedding: Sequence[float],
-        model: EmbeddingModel,
-        search_query: str = "",
-    ) -> Iterator[str | Answer]:
-        answer = self.answer(question, chunks, query_embedding, model, search_query=search_query)
-        yield from re.findall(r"\S+\s*", answer.text)
-        yield answer
-
-    def _score(
-        self,
-        question: str,
-        chunks: Sequence[RetrievedChunk],
-        query_embedding: Sequence[float],
-        model: EmbeddingModel,
-    ) -> list[Scored]:
-        """Every candidate sentence, best first: similarity to the question, its passage's rank
-        and the question's words it contains."""
-        sentences = self._candidates(chunks)
-        if not sentences:
-            return []
-        texts = [
-            scoring_text(sentence.text, chunks[sentence.chunk_rank].content, sentence.start)
-            for sentence in sentences
-        ]
-        vectors = self.vectors.embed(model, texts)
-        question_words = content_words(question)
-        wants_steps = bool(_HOW_TO.match(question))
-        asked_numbers = numbers(question)
-        asked_bounds = bounds(question)
-        top_score = max(chunk.score for chunk in chunks) or 1.0
-        scored = []
-        for sentence, vector in zip(sentences, vectors):
-            similarity = cosine(query_embedding, vector)
-            similarity += _number_bonus(asked_numbers, asked_bounds, sentence.display)
-            overlap = len(question_words & content_words(sentence.display))
-            support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
-            combined = (
-                similarity + SUPPORT_WEIGHT * support + WORD_WEIGHT * min(overlap, MAX_SHARED_WORDS)
-            )
-            if wants_steps and introduces_list(sentence.text):
-                combined += STEPS_BONUS
-            scored.append(Scored(combined, similarity, sentence, vector))
-        scored.sort(key=lambda item: -item.combined)
-        return scored
-
-    def _candidates(self, chunks: Sequence[RetrievedChunk]) -> list[Sentence]:
-        seen: set[str] = set()
-        found = []
-        for rank, chunk in enumerate(chunks):
-            for start, end in split_sentences(chunk.content):
-                text = chunk.content[start:end]
-                display = display_text(text, chunk.content, start)
-                key = " ".join(display.lower().split())
-                if word_count(display) < 4 or key in seen or _is_heading(text, chunk):
-                    continue
-                if is_table_header(chunk.content, start, end):
-                    continue
-                seen.add(key)
-                found.append(Sentence(rank, start, end, text, display))
-        return found
-
-    def _choose(self, scored: list[Scored]) -> list[Scored]:
-        """The best sentences, each said once: a near-duplicate joins the one it repeats."""
-        best = scored[0]
-        floor = best.combined - RELEVANCE_MARGIN
-        chosen: list[Scored] = []
-        length = 0
-        for item in scored:
-            if item.combined < floor:
-                break
-            repeated = next((kept for kept in chosen if _same_fact(kept, item)), None)
-            if repeated is not None:
-                repeated.duplicates.append(item)
-                continue
-            if len(chosen) == self.max_sentences or item.similarity < self.threshold:
-                continue
-            if chosen and length + len(item.sentence.display) > self.max_chars:
-                continue
-            chosen.append(item)
-            length += len(item.sentence.display)
-        return sorted(chosen, key=lambda item: (item.sentence.chunk_rank, item.sentence.start))
-
-
-def _number_bonus(asked: set[str], asked_bounds: set[tuple[str, str]], sentence: str) -> float:
-    """What stating the numbers asked about adds: "E-1017" means nothing to the model, all to
-    users. A question about a range ("before 3.6") is answered by the sentence with the same
-    range, not by one that merely names 3.6 ("The current version is 3.6")."""
-    if asked_bounds:
-        if asked_bounds & bounds(sentence):
-            return BOUND_BONUS
-        # Naming the bound alone ("The current version is 3.6") is a look-alike, not an answer.
-        return (
-            -2 * NUMBER_BONUS if _states({n for _, n in asked_bounds}, numbers(sentence)) else 0.0
-        )
-    return NUMBER_BONUS if asked and _states(asked, numbers(sentence)) else 0.0
-
-
-def _states(asked: set[str], stated: set[str]) -> bool:
-    """Whether a sentence states one of the numbers asked about ("3.5" matches "3.5.0")."""
-    return any(
-        number == wanted or number.startswith(wanted + ".") for number in stated for wanted in asked
-    )
-
-
-def _same_fact(kept: Scored, other: Scored) -> bool:
-    """The same statement in other words; "3.5.0 - released 4 March" is not "3.6.0 - ..."."""
-    left_numbers, right_numbers = numbers(kept.sentence.display), numbers(other.sentence.display)
-    if not (left_numbers <= right_numbers or right_numbers <= left_numbers):
-        return False
-    if cosine(kept.vector, other.vector) >= DUPLICATE_SIMILARITY:
-        return True
-    left, right = content_words(kept.sentence.display), content_words(other.sentence.display)
-    return (
-        bool(left and right) and len(left & right) / min(len(left), len(right)) >= DUPLICATE_OVERLAP
-    )
-
-
-def _is_heading(text: str, chunk: RetrievedChunk) -> bool:
-    """Headings name a topic without saying anything about it: never an answer."""
-    stripped = text.strip().lstrip("#").strip()
-    if text.lstrip().startswith("#") or stripped == (chunk.section_title or "").strip():
-        return True
-    untermed = not stripped.endswith((".", "!", "?", ":", "|"))
-    factual = any(character.isdigit() for character in stripped)
-    return untermed and len(stripped) < 60 and not factual and not LIST_ITEM.match(text)
-
-
-def abstain(question: str, model_name: str) -> Answer:
-    """The answer that says the knowledge base does not cover ``question``, in its language."""
-    text = fixed_text("abstention", question_language(question))
-    return Answer(text=text, abstained=True, model=model_name, question=question)
-
-
-def compose(
-    question: str,
-    chunks: Sequence[RetrievedChunk],
-    chosen: Sequence[Scored],
-    model_name: str,
-) -> Answer:
-    """Join the chosen sentences, numbering their chunks in order of first use.
-
-    A sentence that other passages repeat cites them too (``[1][2]``); each citation quotes
-    the verbatim span of its chunk that the answer uses.
-    """
-    numbers: dict[int, int] = {}
-    spans: dict[int, tuple[int, int]] = {}
-    support: dict[int, float] = {}
-    parts = []
-    for item in chosen:
-        marks: set[int] = set()
-        for said in [item, *item.duplicates]:
-            sentence = said.sentence
-            number = numbers.setdefault(sentence.chunk_rank, len(numbers) + 1)
-            start, end = spans.get(sentence.chunk_rank, (sentence.start, sentence.end))
-            spans[sentence.chunk_rank] = (min(start, sentence.start), max(end, sentence.end))
-            support[sentence.chunk_rank] = max(
-                support.get(sentence.chunk_rank, -1.0), said.similarity
-            )
-            marks.add(number)
-        text = item.sentence.display.rstrip(" ,;")
-        if not text.endswith((".", "!", "?", ":")):
-            text += "."
-        parts.append(f"{text} {''.join(f'[{number}]' for number in sorted(marks))}")
-    citations = [
-        make_citation(number, chunks[rank], *spans[rank], score=min(support[rank], 1.0))
-        for rank, number in numbers.items()
-    ]
-    return Answer(text=" ".join(parts), citations=citations, model=model_name, question=question)
-
-
-def make_citation(
-    number: int, chunk: RetrievedChunk, start: int, end: int, score: float | None = None
-) -> Citation:
-    """A citation of ``chunk[start:end]``.
-
-    ``score`` says how strongly the passage supports the answer, as a cosine similarity to the
-    question, so that it means the same in every answer; without one, the chunk's similarity to
-    the query (its dense score) stands in, or its retrieval score in text-only search.
-    """
-    if score is None:
-        score = chunk.dense_score if chunk.dense_score is not None else chunk.score
-    return Citation(
-        n=number,
-        chunk_id=chunk.chunk_id,
-        document_id=chunk.document_id,
-        title=chunk.title,
-        source=chunk.source,
-        page=chunk.page_number,
-        section=chunk.section_title,
-        quote=chunk.content[start:end],
-        score=score,
-    )
+    ) -> Iterator[Delta | Done]: ...

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragkit.answer import Turn
-    from ragkit.retrieve import RetrievedChunk
+    from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
 
 # How many of the question's own candidates a reference-word follow-up may re-order.
 CANDIDATE_POOL = 20
@@ -85,6 +85,16 @@ class Resolution:
 
     follow_up: FollowUp
     search_query: str
+
+
+@dataclass(frozen=True)
+class Found:
+    """What a question was searched as, the chunks found, and the vector to compose its answer
+    with."""
+
+    query: str
+    chunks: list[RetrievedChunk]
+    embedding: list[float]
 
 
 def words(text: str) -> list[str]:
@@ -179,3 +189,32 @@ def blend(question: Sequence[float], expanded: Sequence[float]) -> list[float]:
 
 def _norm(vector: Sequence[float]) -> float:
     return math.sqrt(sum(value * value for value in vector)) or 1.0
+
+
+def search_in_conversation(
+    retriever: Retriever, question: str, history: Sequence[Turn], options: SearchOptions
+) -> Found:
+    """Retrieve for ``question``: alone when it is self-contained, else as the module says."""
+    embedding = retriever.model.embed_query(question)
+    if not history:
+        return Found(question, retriever.search(question, options, embedding), embedding)
+    resolution = resolve(question, history)
+    if resolution.follow_up is FollowUp.ELLIPTICAL:
+        query = resolution.search_query
+        query_embedding = retriever.model.embed_query(query)
+        expanded = retriever.search(query, options, query_embedding)
+        return Found(query, expanded, blend(embedding, query_embedding))
+    pool = options.with_top_k(max(options.top_k, CANDIDATE_POOL))
+    own = retriever.search(question, pool, embedding)
+    if resolution.follow_up is FollowUp.NONE:
+        context = retriever.search(context_of(history), pool)
+        chunks = with_context_prior(own, context, CONTEXT_WEIGHT)[: options.top_k]
+        return Found(question, chunks, embedding)
+    # A reference word alone does not make a follow-up ("What did Microsoft announce that it
+    # would rename OneDrive to?"): the question keeps its own candidates and the
+    # context-expanded search only re-orders them.
+    query = resolution.search_query
+    query_embedding = retriever.model.embed_query(query)
+    expanded = retriever.search(query, pool, query_embedding)
+    chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[: options.top_k]
+    return Found(query, chunks, blend(embedding, query_embedding))

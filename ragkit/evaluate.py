@@ -340,14 +340,14 @@ def _ask_ranked(
     kit: Any, organization: str, question: str, history: Sequence[Any]
 ) -> tuple[list[str], str]:
     """The documents retrieved for a question in its conversation (top 10), and the answer."""
-    items = kit.stream(question, organization, history=history, top_k=10)
-    chunks = next(items)
-    answer = ""
-    for item in items:
-        if not isinstance(item, (str, list)):
-            answer = item.text
+    from ragkit.answer import Retrieved, final_answer
+
+    events = kit.stream(question, organization, history=history, top_k=10)
+    retrieved = next(events)
+    assert isinstance(retrieved, Retrieved)  # always the first event
+    answer = final_answer(events).text
     ranking: list[str] = []
-    for chunk in chunks:
+    for chunk in retrieved.chunks:
         if chunk.source not in ranking:
             ranking.append(chunk.source)
     return ranking, answer

@@ -23,6 +23,7 @@ from llama_index.core.node_parser import SentenceSplitter
 from sqlalchemy.orm import Session
 
 from ragkit.chunking import ChunkDraft, make_splitter, split_unit, split_units
+from ragkit.corpus import CorpusStats
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import (
@@ -165,12 +166,18 @@ class Pipeline:
     """Turns files into stored, searchable chunks for one database and embedding model."""
 
     def __init__(
-        self, database: Database, settings: Settings, models: ModelResolver, stores: VectorStores
+        self,
+        database: Database,
+        settings: Settings,
+        models: ModelResolver,
+        stores: VectorStores,
+        corpus: CorpusStats,
     ) -> None:
         self.database = database
         self.settings = settings
         self.models = models
         self.stores = stores
+        self.corpus = corpus  # told which organizations' chunks changed
         self._splitters: dict[str, SentenceSplitter] = {}
 
     def index_for(self, session: Session, organization: str) -> VectorIndex:
@@ -550,6 +557,7 @@ class Pipeline:
             self._insert_new(session, {document.id: document for document in documents}, jobs)
             ids = [document.id for document in documents]
             write_postings(session, ids, self.settings.text_search_config)
+            self.corpus.forget(organization)
             record_languages(session, ids)
             session.commit()
             return [document.id for document in documents]
@@ -632,6 +640,8 @@ class Pipeline:
             sync_vector_metadata(session, index.table_name, chunk_ids)
         added = self._insert_new(session, documents, jobs)
         write_postings(session, ids, self.settings.text_search_config, added)
+        for organization in {documents[document_id].organization_id for document_id in ids}:
+            self.corpus.forget(organization)
         record_languages(session, ids)
         write_units(session, {job.document_id: job.units for job in jobs})
         for job in prepared:

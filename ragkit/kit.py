@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,32 +13,30 @@ import sqlalchemy as sa
 from llama_index.vector_stores.postgres import PGVectorStore
 
 from ragkit import files
-from ragkit.answer import Answer, Answerer, ExtractiveAnswerer, Turn, abstain
-from ragkit.conversation import (
-    CANDIDATE_POOL,
-    CONTEXT_WEIGHT,
-    FollowUp,
-    blend,
-    context_of,
-    resolve,
-    with_context_prior,
+from ragkit.answer import (
+    Answer,
+    Answerer,
+    AnswerEvent,
+    Done,
+    Retrieved,
+    Turn,
+    abstain,
+    answer_events,
+    final_answer,
 )
+from ragkit.bm25 import BM25
+from ragkit.conversation import Found, search_in_conversation
+from ragkit.corpus import CorpusStats
 from ragkit.database import Database
 from ragkit.embeddings import EmbeddingModel, load_embedding_model
 from ragkit.errors import ConfigurationError, DocumentNotFound
+from ragkit.extractive import ExtractiveAnswerer
 from ragkit.index import VectorStores, active_index
 from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files
-from ragkit.retrieve import (
-    RetrievedChunk,
-    corpus_stats,
-    fuse,
-    load_chunks,
-    nearest_chunks,
-    text_search,
-)
+from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
 from ragkit.rows import delete_vectors
 from ragkit.schema import Chunk, Document
-from ragkit.settings import RETRIEVAL_MODES, RetrievalMode, Settings
+from ragkit.settings import RetrievalMode, Settings
 
 
 @dataclass(frozen=True)
@@ -80,6 +77,9 @@ class RagKit:
         self._model: EmbeddingModel | None = None
         self._pipeline: Pipeline | None = None
         self._answerer: Answerer | None = None
+        # What BM25 counts over the corpus, shared by this kit's searches and forgotten by its
+        # writes.
+        self.corpus = CorpusStats()
         self.stores = VectorStores(
             self.database.engine, settings.hnsw_ef_search, settings.text_search_config
         )
@@ -120,7 +120,9 @@ class RagKit:
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
-            self._pipeline = Pipeline(self.database, self.settings, self.model_named, self.stores)
+            self._pipeline = Pipeline(
+                self.database, self.settings, self.model_named, self.stores, self.corpus
+            )
         return self._pipeline
 
     @property
@@ -175,9 +177,19 @@ class RagKit:
             session.flush()
             files.release(session, document)  # its bytes, unless another document shares them
             session.commit()
-        corpus_stats.forget(organization)
+        self.corpus.forget(organization)
 
     # Retrieval and answers
+
+    def retriever(self, organization: str | None = None) -> Retriever:
+        """Searches the organization's chunks with its active index and that index's model,
+        both resolved now: build one per question."""
+        organization = self._organization(organization)
+        with self.database.sessions() as session:
+            index = active_index(session, organization)
+            rows, embed_model = self.stores.row_model(index), index.embed_model
+        bm25 = BM25(self.corpus, organization, self.settings.text_search_config)
+        return Retriever(self.database, rows, lambda: self.model_named(embed_model), bm25)
 
     def retrieve(
         self,
@@ -191,40 +203,10 @@ class RagKit:
     ) -> list[RetrievedChunk]:
         """The ``top_k`` chunks of the organization that best match ``query``."""
         organization = self._organization(organization)
-        mode = mode or self.settings.retrieval_mode
-        if mode not in RETRIEVAL_MODES:
-            raise ConfigurationError(f"mode must be one of {', '.join(RETRIEVAL_MODES)}")
-        top_k = top_k or self.settings.top_k
-        depth = max(top_k, self.settings.candidate_k) if mode == "hybrid" else top_k
-        dense: list[tuple[str, float]] = []
-        text: list[tuple[str, float]] = []
-        with self.database.sessions() as session:
-            if mode in ("dense", "hybrid"):
-                index = active_index(session, organization)
-                model = self.model_named(index.embed_model)
-                embedding = query_embedding or model.embed_query(query)
-                dense = nearest_chunks(
-                    session,
-                    self.stores.row_model(index),
-                    embedding,
-                    organization,
-                    depth,
-                    document_ids,
-                )
-            if mode in ("text", "hybrid"):
-                text = text_search(
-                    session,
-                    query,
-                    organization,
-                    depth,
-                    document_ids,
-                    self.settings.text_search_config,
-                )
-            if mode == "hybrid":
-                ranked = fuse(dense, text, self.settings.dense_weight)
-            else:
-                ranked = dense if mode == "dense" else text
-            return load_chunks(session, ranked[:top_k], dense, text)
+        options = SearchOptions.from_settings(
+            self.settings, mode=mode, top_k=top_k, document_ids=document_ids
+        )
+        return self.retriever(organization).search(query, options, query_embedding)
 
     def ask(
         self,
@@ -237,19 +219,16 @@ class RagKit:
         document_ids: Sequence[uuid.UUID] | None = None,
     ) -> Answer:
         """Answer ``question`` from the organization's documents, citing them."""
-        answer: Answer | None = None
-        for item in self.stream(
-            question,
-            organization,
-            history=history,
-            top_k=top_k,
-            mode=mode,
-            document_ids=document_ids,
-        ):
-            if isinstance(item, Answer):
-                answer = item
-        assert answer is not None
-        return answer
+        return final_answer(
+            self.stream(
+                question,
+                organization,
+                history=history,
+                top_k=top_k,
+                mode=mode,
+                document_ids=document_ids,
+            )
+        )
 
     def stream(
         self,
@@ -260,86 +239,45 @@ class RagKit:
         top_k: int | None = None,
         mode: RetrievalMode | None = None,
         document_ids: Sequence[uuid.UUID] | None = None,
-    ) -> Iterator[str | list[RetrievedChunk] | Answer]:
-        """Answer as it is produced: the retrieved chunks, then text pieces, then the ``Answer``."""
+    ) -> Iterator[AnswerEvent]:
+        """Answer as it is produced: ``Retrieved`` chunks, ``Delta`` text pieces, then ``Done``
+        with the ``Answer``."""
         question = question.strip()
         if not question:
             raise ConfigurationError("the question is empty")
         started = time.perf_counter()
         answerer = self.answerer
-        model = self.model_for(organization)
-        options = {"top_k": top_k, "mode": mode, "document_ids": document_ids}
-        query, chunks, embedding = self._search(question, history, organization, model, options)
-        yield chunks
-        if not chunks:
-            answer = abstain(question, answerer.model_name)
-            yield answer.text
-            yield answer
+        retriever = self.retriever(organization)
+        options = SearchOptions.from_settings(
+            self.settings, mode=mode, top_k=top_k, document_ids=document_ids
+        )
+        found = self._search(retriever, question, history, options)
+        yield Retrieved(tuple(found.chunks))
+        if not found.chunks:
+            yield from answer_events(abstain(question, answerer.model_name))
             return
-        for item in answerer.stream(question, chunks, embedding, model, search_query=query):
-            if isinstance(item, Answer):
-                item = _with_query(item, query, time.perf_counter() - started)
-            yield item
+        for event in answerer.stream(
+            question, found.chunks, found.embedding, retriever.model, search_query=found.query
+        ):
+            match event:
+                case Done(answer):
+                    elapsed = time.perf_counter() - started
+                    yield Done(replace(answer, search_query=found.query, elapsed=elapsed))
+                case _:
+                    yield event
 
     def _search(
         self,
+        retriever: Retriever,
         question: str,
         history: Sequence[Turn],
-        organization: str | None,
-        model: EmbeddingModel,
-        options: dict[str, Any],
-    ) -> tuple[str, list[RetrievedChunk], list[float]]:
-        """Retrieve for a question in its conversation (see :mod:`ragkit.conversation`).
-
-        Returns the search query, the chunks, and the embedding the answer is composed with.
-        """
+        options: SearchOptions,
+    ) -> Found:
+        """Retrieve for a question in its conversation: an answerer that rewrites follow-ups
+        searches its rewriting alone; else see :mod:`ragkit.conversation`."""
         if self.answerer.rewrites_follow_ups:
-            question = self.answerer.search_query(question, history)
-        embedding = model.embed_query(question)
-        if not history or self.answerer.rewrites_follow_ups:
-            return question, self._retrieve(question, organization, options, embedding), embedding
-        return self._search_in_conversation(
-            question, embedding, history, organization, model, options
-        )
-
-    def _search_in_conversation(
-        self,
-        question: str,
-        embedding: list[float],
-        history: Sequence[Turn],
-        organization: str | None,
-        model: EmbeddingModel,
-        options: dict[str, Any],
-    ) -> tuple[str, list[RetrievedChunk], list[float]]:
-        top_k = options["top_k"] or self.settings.top_k
-        pool = {**options, "top_k": max(top_k, CANDIDATE_POOL)}
-        resolution = resolve(question, history)
-        if resolution.follow_up is FollowUp.ELLIPTICAL:
-            query = resolution.search_query
-            query_embedding = model.embed_query(query)
-            expanded = self._retrieve(query, organization, options, query_embedding)
-            return query, expanded, blend(embedding, query_embedding)
-        own = self._retrieve(question, organization, pool, embedding)
-        if resolution.follow_up is FollowUp.NONE:
-            context = self.retrieve(context_of(history), organization, **pool)
-            return question, with_context_prior(own, context, CONTEXT_WEIGHT)[:top_k], embedding
-        # A reference word alone does not make a follow-up ("What did Microsoft announce that it
-        # would rename OneDrive to?"): the question keeps its own candidates and the
-        # context-expanded search only re-orders them.
-        query = resolution.search_query
-        query_embedding = model.embed_query(query)
-        expanded = self._retrieve(query, organization, pool, query_embedding)
-        chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[:top_k]
-        return query, chunks, blend(embedding, query_embedding)
-
-    def _retrieve(
-        self,
-        query: str,
-        organization: str | None,
-        options: dict[str, Any],
-        embedding: Sequence[float],
-    ) -> list[RetrievedChunk]:
-        return self.retrieve(query, organization, **options, query_embedding=embedding)
+            question, history = self.answerer.search_query(question, history), ()
+        return search_in_conversation(retriever, question, history, options)
 
     # Inspection
 
@@ -371,7 +309,3 @@ class RagKit:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
-
-
-def _with_query(answer: Answer, query: str, elapsed: float) -> Answer:
-    return dataclasses.replace(answer, search_query=query, elapsed=elapsed)

@@ -9,11 +9,22 @@ from typing import Any
 from llama_index.core.base.llms.types import ChatMessage, MessageRole
 from llama_index.core.llms import LLM
 
-from ragkit.answer import ABSTENTION, Answer, Turn, abstain, cosine, make_citation
+from ragkit.answer import (
+    ABSTENTION,
+    Answer,
+    Citation,
+    Delta,
+    Done,
+    Turn,
+    abstain,
+    answer_events,
+    final_answer,
+)
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import AnswerError, ConfigurationError
 from ragkit.languages import fixed_texts
 from ragkit.retrieve import RetrievedChunk
+from ragkit.sentences import cosine
 from ragkit.settings import Settings
 
 SYSTEM_PROMPT = (
@@ -126,12 +137,7 @@ class LLMAnswerer:
         model: EmbeddingModel,
         search_query: str = "",
     ) -> Answer:
-        result: Answer | None = None
-        for item in self.stream(question, chunks, query_embedding, model, streaming=False):
-            if isinstance(item, Answer):
-                result = item
-        assert result is not None
-        return result
+        return final_answer(self.stream(question, chunks, query_embedding, model, streaming=False))
 
     def stream(
         self,
@@ -141,28 +147,30 @@ class LLMAnswerer:
         model: EmbeddingModel,
         search_query: str = "",
         streaming: bool = True,
-    ) -> Iterator[str | Answer]:
+    ) -> Iterator[Delta | Done]:
         """The model's answer as it streams; ``search_query`` is unused: the model condensed
         the follow-up itself, and judges from the sources whether they answer."""
         if not self._relevant(chunks, query_embedding, model):
-            answer = abstain(question, self.model_name)
-            yield answer.text
-            yield answer
+            yield from answer_events(abstain(question, self.model_name))
             return
-        text = ""
+        pieces: list[str] = []
         try:
-            if streaming:
-                for response in self.llm.stream_chat(self._messages(question, chunks)):
-                    delta: Any = response.delta or ""
-                    text += delta
-                    if delta:
-                        yield delta
-            else:
-                text = self.llm.chat(self._messages(question, chunks)).message.content or ""
-                yield text
+            for piece in self._reply(self._messages(question, chunks), streaming):
+                pieces.append(piece)
+                yield Delta(piece)
         except Exception as error:  # HTTP, timeouts, provider errors
             raise AnswerError(f"the language model failed: {error}") from error
-        yield self._parse(question, text.strip(), chunks)
+        yield Done(self._parse(question, "".join(pieces).strip(), chunks))
+
+    def _reply(self, messages: list[ChatMessage], streaming: bool) -> Iterator[str]:
+        """The model's reply in the pieces it sends (one piece unless ``streaming``)."""
+        if not streaming:
+            yield self.llm.chat(messages).message.content or ""
+            return
+        for response in self.llm.stream_chat(messages):
+            delta: Any = response.delta or ""
+            if delta:
+                yield delta
 
     def _parse(self, question: str, text: str, chunks: Sequence[RetrievedChunk]) -> Answer:
         numbers = cited_numbers(text, len(chunks))
@@ -170,8 +178,5 @@ class LLMAnswerer:
             return Answer(
                 text=text or ABSTENTION, abstained=True, model=self.model_name, question=question
             )
-        citations = [
-            make_citation(number, chunks[number - 1], 0, len(chunks[number - 1].content))
-            for number in numbers
-        ]
+        citations = [Citation.from_chunk(number, chunks[number - 1]) for number in numbers]
         return Answer(text=text, citations=citations, model=self.model_name, question=question)

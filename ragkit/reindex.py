@@ -262,7 +262,7 @@ def _rechunk(kit: RagKit, chunk_size: int, document_id: uuid.UUID) -> None:
     from ragkit.ingest import Pipeline
 
     settings = kit.settings.replace(chunk_size=chunk_size)
-    pipeline = Pipeline(kit.database, settings, kit.model_named, kit.stores)
+    pipeline = Pipeline(kit.database, settings, kit.model_named, kit.stores, kit.corpus)
     pipeline.process_document(document_id, force=True)
 
 

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 
 from ragkit.index import VectorStores
 from ragkit.languages import NEUTRAL_CONFIG, TEXT_SEARCH_CONFIGS
-from ragkit.retrieve import corpus_stats
 from ragkit.schema import Chunk, Document, IndexStatus, VectorIndex
 
 
@@ -103,10 +102,6 @@ def write_postings(
     chunks (the others of the documents already have theirs).
     """
     ids = [document_ids] if isinstance(document_ids, uuid.UUID) else list(document_ids)
-    for (organization,) in session.execute(
-        sa.select(Document.organization_id).where(Document.id.in_(ids)).distinct()
-    ):
-        corpus_stats.forget(organization)
     if chunk_ids is not None and not chunk_ids:
         return
     chunk_column, term_column, values = "document_id", "document_id", ids

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ragkit import ABSTENTION, RagKit, Turn
-from ragkit.answer import SentenceVectors
+from ragkit import ABSTENTION, Delta, Done, RagKit, Retrieved, Turn
+from ragkit.extractive import SentenceVectors
 from ragkit.sentences import bounds, display_text, is_table_header, split_sentences
 
 
@@ -109,10 +109,10 @@ def test_json_shape_of_an_answer(kit: RagKit, support_org: str) -> None:
 
 
 def test_streaming_yields_chunks_then_text_then_the_answer(kit: RagKit, support_org: str) -> None:
-    items = list(kit.stream("How long is the password reset link valid?", support_org))
-    assert isinstance(items[0], list) and items[0]
-    text = "".join(item for item in items[1:-1] if isinstance(item, str))
-    assert text == items[-1].text
+    events = list(kit.stream("How long is the password reset link valid?", support_org))
+    assert isinstance(events[0], Retrieved) and events[0].chunks
+    text = "".join(event.text for event in events[1:-1] if isinstance(event, Delta))
+    assert isinstance(events[-1], Done) and text == events[-1].answer.text
 
 
 def test_sentences_keep_lists_with_their_introduction() -> None:

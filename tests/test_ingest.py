@@ -483,7 +483,7 @@ def test_a_new_chunk_size_chunks_every_page_again(
     write_pdf(path, pages)
     recorder = Recorder(kit, monkeypatch)
     smaller = Pipeline(
-        kit.database, kit.settings.replace(chunk_size=60), kit.model_named, kit.stores
+        kit.database, kit.settings.replace(chunk_size=60), kit.model_named, kit.stores, kit.corpus
     )
     assert smaller.ingest_file(path, organization).outcome == "updated"
     assert recorder.pages == [1, 2, 3]

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from ragkit import RagKit
+from ragkit.bm25 import query_configs
 from ragkit.ingest import TextItem
 from ragkit.language_eval import LanguageEvaluation, load_questions
 from ragkit.languages import (
@@ -22,7 +23,6 @@ from ragkit.languages import (
     question_language,
     text_search_config,
 )
-from ragkit.retrieve import query_configs
 from ragkit.schema import Chunk, ChunkTerm, Document
 
 QUESTION_SET = Path(__file__).resolve().parent / "data" / "multilingual"
@@ -150,7 +150,9 @@ def test_an_english_knowledge_base_is_searched_with_english_alone(
     kit.pipeline.ingest_texts(organization, [TextItem("en", "en", ENGLISH)])
     with kit.database.sessions() as session:
         for question in ("Wie setze ich mein Passwort zurück?", "reset link", "E-1042"):
-            assert query_configs(session, question, organization, "english") == ["english"]
+            assert query_configs(session, kit.corpus, question, organization, "english") == [
+                "english"
+            ]
 
 
 def test_a_mixed_knowledge_base_searches_a_question_in_its_language(
@@ -161,9 +163,12 @@ def test_a_mixed_knowledge_base_searches_a_question_in_its_language(
     )
     with kit.database.sessions() as session:
         assert query_configs(
-            session, "Wie lange ist der Link gültig?", organization, "english"
+            session, kit.corpus, "Wie lange ist der Link gültig?", organization, "english"
         ) == ["german"]
-        assert query_configs(session, "E-1042", organization, "english") == ["english", "german"]
+        assert query_configs(session, kit.corpus, "E-1042", organization, "english") == [
+            "english",
+            "german",
+        ]
     found = kit.retrieve(
         "Wie lange ist der Link zum Zurücksetzen gültig?", organization, mode="text"
     )

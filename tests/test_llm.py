@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ragkit import RagKit, Settings, Turn
+from ragkit import Delta, Done, RagKit, Settings, Turn
 from ragkit.database import Database
 from ragkit.llm import cited_numbers
 from tests.fake_llm import FakeLLM
@@ -65,10 +65,10 @@ def test_a_follow_up_is_rewritten_by_the_llm_before_retrieval(
 
 
 def test_streamed_llm_text_arrives_in_pieces(llm_kit: RagKit, support_org: str) -> None:
-    items = list(llm_kit.stream("How long is the password reset link valid?", support_org))
-    pieces = [item for item in items if isinstance(item, str)]
+    events = list(llm_kit.stream("How long is the password reset link valid?", support_org))
+    pieces = [event.text for event in events if isinstance(event, Delta)]
     assert len(pieces) > 3
-    assert "".join(pieces).strip() == items[-1].text
+    assert isinstance(events[-1], Done) and "".join(pieces).strip() == events[-1].answer.text
 
 
 def test_citation_markers_are_read_in_order_and_bounded() -> None:

@@ -8,17 +8,11 @@ import pytest
 import sqlalchemy as sa
 
 from ragkit import RagKit
+from ragkit.bm25 import BM25, split_terms
+from ragkit.dense import nearest_chunks, nearest_query
+from ragkit.fusion import fuse, normalise
 from ragkit.index import active_index
 from ragkit.ingest import TextItem
-from ragkit.retrieve import (
-    corpus_stats,
-    fuse,
-    nearest_chunks,
-    nearest_query,
-    normalise,
-    split_terms,
-    text_search,
-)
 
 
 @pytest.mark.parametrize("mode", ["dense", "text", "hybrid"])
@@ -134,21 +128,26 @@ def test_llamaindex_can_query_the_same_store_and_agrees_with_ragkit(
     kit: RagKit, support_org: str
 ) -> None:
     from llama_index.core import VectorStoreIndex
-    from llama_index.core.vector_stores.types import MetadataFilter, MetadataFilters
-
-    from ragkit.retrieve import dense_search
+    from llama_index.core.vector_stores.types import (
+        MetadataFilter,
+        MetadataFilters,
+        VectorStoreQuery,
+    )
 
     store = kit.vector_store(support_org)
     question = "How long is the password reset link valid?"
     embedding = kit.model.embed_query(question)
     ours = kit.retrieve(question, support_org, mode="dense", top_k=5, query_embedding=embedding)
-    through_store = dense_search(store, embedding, support_org, 5)
-    assert [str(chunk.chunk_id) for chunk in ours] == [node for node, _ in through_store]
-    index = VectorStoreIndex.from_vector_store(store, embed_model=kit.model.embedding)
-    retriever = index.as_retriever(
-        similarity_top_k=3,
-        filters=MetadataFilters(filters=[MetadataFilter(key="organization_id", value=support_org)]),
+    organization_only = MetadataFilters(
+        filters=[MetadataFilter(key="organization_id", value=support_org)]
     )
+    through_store = store.query(
+        VectorStoreQuery(query_embedding=embedding, similarity_top_k=5, filters=organization_only),
+        hnsw_ef_search=100,
+    )
+    assert [str(chunk.chunk_id) for chunk in ours] == through_store.ids
+    index = VectorStoreIndex.from_vector_store(store, embed_model=kit.model.embedding)
+    retriever = index.as_retriever(similarity_top_k=3, filters=organization_only)
     nodes = retriever.retrieve(question)
     assert nodes[0].node.node_id == str(ours[0].chunk_id)
     assert nodes[0].node.metadata["page_number"] is None
@@ -175,10 +174,10 @@ def test_bm25_beyond_its_postings_budget_keeps_the_best_passages(
     _frequent_term_corpus(kit, organization)
     query = "zephyr notes sync"
     with kit.database.sessions() as session:
-        frequencies = corpus_stats.frequencies(session, organization, ["zephyr", "note", "sync"])
+        frequencies = kit.corpus.frequencies(session, organization, ["zephyr", "note", "sync"])
         assert split_terms(frequencies, budget=10) == (["zephyr"], ["note", "sync"])
-        exact = text_search(session, query, organization, 3, budget=1_000_000)
-        pruned = text_search(session, query, organization, 3, budget=10)
+        exact = BM25(kit.corpus, organization, budget=1_000_000).search(session, query, 3)
+        pruned = BM25(kit.corpus, organization, budget=10).search(session, query, 3)
     assert [chunk for chunk, _ in pruned] == [chunk for chunk, _ in exact]
     assert [score for _, score in pruned] == pytest.approx([score for _, score in exact])
 
@@ -188,7 +187,8 @@ def test_search_within_documents_finds_passages_with_only_frequent_terms(
 ) -> None:
     ids = _frequent_term_corpus(kit, organization)
     with kit.database.sessions() as session:
-        found = text_search(session, "zephyr notes sync", organization, 5, [ids[-1]], budget=10)
+        bm25 = BM25(kit.corpus, organization, budget=10)
+        found = bm25.search(session, "zephyr notes sync", 5, [ids[-1]])
     assert len(found) == 1
 
 
@@ -197,7 +197,7 @@ def test_term_frequencies_follow_ingested_and_deleted_documents(
 ) -> None:
     def frequency() -> int:
         with kit.database.sessions() as session:
-            return corpus_stats.frequencies(session, organization, ["quasar"])["quasar"]
+            return kit.corpus.frequencies(session, organization, ["quasar"])["quasar"]
 
     assert frequency() == 0
     first = kit.pipeline.ingest_texts(organization, [TextItem("q1", "Q1", "Quasar setup.")])

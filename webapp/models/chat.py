@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     CheckConstraint,
@@ -19,6 +20,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from webapp.extensions import db
 from webapp.models.columns import creation_time, update_time
+
+if TYPE_CHECKING:
+    from ragkit import Citation
 
 
 class MessageRole(enum.StrEnum):
@@ -108,6 +112,21 @@ class MessageCitation(db.Model):
     section_title: Mapped[str | None] = mapped_column(String(500))
 
     message: Mapped[Message] = relationship(back_populates="citations")
+
+    @classmethod
+    def from_citation(cls, citation: Citation) -> MessageCitation:
+        """The snapshot of an answer's citation, stored with its message."""
+        return cls(
+            rank=citation.n,
+            chunk_id=citation.chunk_id,
+            document_id=citation.document_id,
+            score=round(citation.score, 4),
+            quote=citation.quote,
+            document_title=citation.title,
+            source=citation.source,
+            page_number=citation.page,
+            section_title=citation.section,
+        )
 
 
 class Feedback(db.Model):

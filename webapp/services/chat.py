@@ -13,7 +13,7 @@ from flask_smorest import abort
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import InstrumentedAttribute, selectinload
 
-from ragkit import Answer, RetrievedChunk, Turn
+from ragkit import Answer, Citation, Delta, Done, Retrieved, RetrievedChunk, Turn
 from webapp.extensions import db
 from webapp.models import Conversation, Feedback, Message, MessageCitation, MessageRole, User
 from webapp.services.knowledge import knowledge_base
@@ -96,7 +96,7 @@ def history(conversation: Conversation) -> list[Turn]:
         db.select(Message)
         .where(
             Message.conversation_id == conversation.id,
-            Message.role.in_([MessageRole.USER.value, MessageRole.ASSISTANT.value]),
+            Message.role.in_([MessageRole.USER, MessageRole.ASSISTANT]),
         )
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(HISTORY_TURNS)
@@ -107,9 +107,7 @@ def history(conversation: Conversation) -> list[Turn]:
 def add_question(conversation: Conversation, question: Question) -> tuple[Message, list[Turn]]:
     """Store the user's message; returns it with the history that precedes it."""
     turns = history(conversation)
-    message = Message(
-        conversation=conversation, role=MessageRole.USER.value, content=question.content
-    )
+    message = Message(conversation=conversation, role=MessageRole.USER, content=question.content)
     if not conversation.title:
         conversation.title = question.content[:TITLE_LENGTH]
     conversation.updated_at = sa.func.now()
@@ -131,25 +129,12 @@ def ask(conversation: Conversation, question: Question) -> tuple[Message, Messag
 def add_answer(conversation_id: uuid.UUID, answer: Answer) -> Message:
     message = Message(
         conversation_id=conversation_id,
-        role=MessageRole.ASSISTANT.value,
+        role=MessageRole.ASSISTANT,
         content=answer.text,
         response_time=answer.elapsed,
         llm_model=answer.model,
         abstained=answer.abstained,
-        citations=[
-            MessageCitation(
-                rank=citation.n,
-                chunk_id=citation.chunk_id,
-                document_id=citation.document_id,
-                score=round(citation.score, 4),
-                quote=citation.quote,
-                document_title=citation.title,
-                source=citation.source,
-                page_number=citation.page,
-                section_title=citation.section,
-            )
-            for citation in answer.citations
-        ],
+        citations=[MessageCitation.from_citation(citation) for citation in answer.citations],
     )
     db.session.add(message)
     db.session.commit()
@@ -165,32 +150,23 @@ def stream(
     with the stored assistant :class:`Message`. Takes ids, not rows: it runs while the response
     is sent, after the request's database session has closed.
     """
-    items = knowledge_base().stream(
+    events = knowledge_base().stream(
         question.content, organization, history=turns, **question.options()
     )
-    for item in items:
-        if isinstance(item, list):
-            passages = [passage(rank, chunk) for rank, chunk in enumerate(item, 1)]
-            yield "citations", {"citations": passages}
-        elif isinstance(item, str):
-            yield "delta", {"text": item}
-        else:
-            yield "done", add_answer(conversation_id, item)
+    for event in events:
+        match event:
+            case Retrieved(chunks):
+                passages = [passage(rank, chunk) for rank, chunk in enumerate(chunks, 1)]
+                yield "citations", {"citations": passages}
+            case Delta(text):
+                yield "delta", {"text": text}
+            case Done(answer):
+                yield "done", add_answer(conversation_id, answer)
 
 
 def passage(rank: int, chunk: RetrievedChunk) -> dict[str, Any]:
     """A retrieved chunk in the shape of a citation (``n`` is its retrieval rank)."""
-    return {
-        "n": rank,
-        "chunk_id": str(chunk.chunk_id),
-        "document_id": str(chunk.document_id),
-        "title": chunk.title,
-        "source": chunk.source,
-        "page": chunk.page_number,
-        "section": chunk.section_title,
-        "quote": chunk.content,
-        "score": round(chunk.score, 4),
-    }
+    return Citation.from_chunk(rank, chunk, score=chunk.score).to_json()
 
 
 def find_message(user: User, message_id: uuid.UUID) -> Message:
@@ -218,7 +194,7 @@ def give_visitor_feedback(message: Message, session_id: str, rating: int, commen
 def _rate(
     message: Message, author: InstrumentedAttribute, author_id: Any, rating: int, comment: str
 ) -> Feedback:
-    if message.role != MessageRole.ASSISTANT.value:
+    if message.role != MessageRole.ASSISTANT:
         abort(422, code="not_an_answer", message="Feedback is for assistant messages only.")
     values = {"message_id": message.id, author.key: author_id, "rating": rating, "comment": comment}
     statement = insert(Feedback).values(id=uuid.uuid4(), **values)

@@ -53,6 +53,8 @@ TREND_WEEKS = 8
 EXAMPLES = 3
 MAX_RECHECKED = 25
 CURATED_DESCRIPTION = "Curated answer written from a knowledge gap."
+# What a recheck keeps of each citation of the new answer (the fields of `ragkit ask --json`).
+RECHECKED_CITATION_FIELDS = ("n", "document_id", "chunk_id", "title", "page", "section")
 
 
 @dataclass(frozen=True)
@@ -311,15 +313,8 @@ def recheck(kit: Any, organization: Organization, question: str) -> dict[str, An
         "abstained": bool(answer.abstained),
         "text": answer.text,
         "citations": [
-            {
-                "n": citation.n,
-                "document_id": str(citation.document_id),
-                "chunk_id": str(citation.chunk_id),
-                "title": citation.title,
-                "page": citation.page,
-                "section": citation.section,
-            }
-            for citation in answer.citations
+            {field: cited[field] for field in RECHECKED_CITATION_FIELDS}
+            for cited in (citation.to_json() for citation in answer.citations)
         ],
     }
 
