@@ -68,7 +68,7 @@ def find_generation(session: Session, embed_model: str, dimensions: int) -> Vect
         .where(
             VectorIndex.embed_model == embed_model,
             VectorIndex.dimensions == dimensions,
-            VectorIndex.status != IndexStatus.RETIRED.value,
+            VectorIndex.status != IndexStatus.RETIRED,
         )
         .order_by(VectorIndex.id.desc())
     ).first()
@@ -87,7 +87,7 @@ def create_generation(
         name=f"embeddings_{next_id.scalar_one()}",
         embed_model=embed_model,
         dimensions=dimensions,
-        status=status.value,
+        status=status,
     )
     session.add(index)
     session.flush()
@@ -103,7 +103,7 @@ def switch_organization(session: Session, organization: str, index: VectorIndex)
         session.add(OrganizationIndex(organization_id=organization, vector_index_id=index.id))
     else:
         binding.vector_index_id = index.id
-    index.status = IndexStatus.ACTIVE.value
+    index.status = IndexStatus.ACTIVE
 
 
 def index_for_ingest(

@@ -333,7 +333,7 @@ class Pipeline:
             document.content_type = content_type
             document.file_size = len(data)
             document.content_hash = digest
-            document.status = DocumentStatus.PROCESSING.value
+            document.status = DocumentStatus.PROCESSING
             document.processing_error = None
             session.flush()
             try:
@@ -402,7 +402,7 @@ class Pipeline:
             if not force and self._is_current(document, digest, index):
                 return document
             base = [] if force else self._reusable_units(session, document, index)
-            document.status = DocumentStatus.PROCESSING.value
+            document.status = DocumentStatus.PROCESSING
             document.processing_error = None
             session.commit()
             return self._plan(session, document, index, path, data, digest, base)
@@ -564,7 +564,7 @@ class Pipeline:
 
     def _fail(self, session: Session, document: Document, reason: str) -> None:
         session.add(document)  # a document first recorded in the rolled-back transaction
-        document.status = DocumentStatus.FAILED.value
+        document.status = DocumentStatus.FAILED
         document.processing_error = reason
         session.commit()
 
@@ -646,7 +646,7 @@ class Pipeline:
         write_units(session, {job.document_id: job.units for job in jobs})
         for job in prepared:
             document = documents[job.document_id]
-            document.status = DocumentStatus.READY.value
+            document.status = DocumentStatus.READY
             document.chunk_count = job.units.chunk_count
             document.content_hash = job.digest
             document.pipeline_signature = self.signature(job.index)

@@ -34,6 +34,7 @@ from ragkit.schema import (
     IndexStatus,
     OrganizationIndex,
     ReindexItem,
+    ReindexItemState,
     ReindexRun,
     ReindexState,
     VectorIndex,
@@ -56,7 +57,7 @@ class ReindexProgress:
     """How far a run is; ``to_json`` is the API's and CLI's shape."""
 
     run_id: uuid.UUID
-    state: str
+    state: ReindexState
     total: int
     done: int
     failed: int
@@ -143,7 +144,7 @@ def _documents_in_scope(
     session: Session, organization: str | None, document_ids: Sequence[uuid.UUID] | None
 ) -> list[tuple[uuid.UUID, str]]:
     query = sa.select(Document.id, Document.organization_id).where(
-        Document.status == DocumentStatus.READY.value
+        Document.status == DocumentStatus.READY
     )
     if organization is not None:
         query = query.where(Document.organization_id == organization)
@@ -197,7 +198,7 @@ def reindex_batch(kit: RagKit, run_id: uuid.UUID, batch: int) -> ReindexProgress
                 sa.select(ReindexItem.document_id).where(
                     ReindexItem.run_id == run_id,
                     ReindexItem.batch == batch,
-                    ReindexItem.state != "done",
+                    ReindexItem.state != ReindexItemState.DONE,
                 )
             )
         )
@@ -210,19 +211,19 @@ def reindex_batch(kit: RagKit, run_id: uuid.UUID, batch: int) -> ReindexProgress
 
 def _reopen_for_retry(session: Session, run: ReindexRun, batch: int) -> None:
     """A retried batch of a failed run gets another chance to complete it."""
-    if run.state != ReindexState.FAILED.value:
+    if run.state != ReindexState.FAILED:
         return
     retried: Any = session.execute(
         sa.update(ReindexItem)
         .where(
             ReindexItem.run_id == run.id,
             ReindexItem.batch == batch,
-            ReindexItem.state == "failed",
+            ReindexItem.state == ReindexItemState.FAILED,
         )
-        .values(state="pending", error=None)
+        .values(state=ReindexItemState.PENDING, error=None)
     )
     if retried.rowcount:
-        run.state, run.error, run.finished_at = ReindexState.RUNNING.value, None, None
+        run.state, run.error, run.finished_at = ReindexState.RUNNING, None, None
     session.commit()
 
 
@@ -242,14 +243,18 @@ def _reindex_one(kit: RagKit, run: ReindexRun, document_id: uuid.UUID) -> str | 
                 reembed_document(kit, session, run, document_id)
                 session.commit()
     except Exception as error:  # recorded per document; the batch then fails as a whole
-        _mark(kit, run.id, document_id, "failed", f"{type(error).__name__}: {error}")
+        _mark(kit, run.id, document_id, ReindexItemState.FAILED, f"{type(error).__name__}: {error}")
         return f"{document_id}: {error}"
-    _mark(kit, run.id, document_id, "done", None)
+    _mark(kit, run.id, document_id, ReindexItemState.DONE, None)
     return None
 
 
 def _mark(
-    kit: RagKit, run_id: uuid.UUID, document_id: uuid.UUID, state: str, error: str | None
+    kit: RagKit,
+    run_id: uuid.UUID,
+    document_id: uuid.UUID,
+    state: ReindexItemState,
+    error: str | None,
 ) -> None:
     with kit.database.sessions() as session:
         item = session.get(ReindexItem, (run_id, document_id))
@@ -316,20 +321,20 @@ def finish_run(kit: RagKit, run_id: uuid.UUID) -> ReindexProgress:
         if run is None:
             raise ConfigurationError(f"no reindex run {run_id}")
         counts = _counts(session, run_id)
-        if run.state == ReindexState.RUNNING.value and counts.get("pending", 0) == 0:
-            if counts.get("failed", 0):
-                run.state = ReindexState.FAILED.value
-                run.error = f"{counts['failed']} documents failed; the current index stays active"
+        if run.state == ReindexState.RUNNING and counts.get(ReindexItemState.PENDING, 0) == 0:
+            if failed := counts.get(ReindexItemState.FAILED, 0):
+                run.state = ReindexState.FAILED
+                run.error = f"{failed} documents failed; the current index stays active"
             else:
                 if run.switches_index:
                     _switch(kit, session, run)
-                run.state = ReindexState.SUCCEEDED.value
+                run.state = ReindexState.SUCCEEDED
             run.finished_at = datetime.now(UTC)
         session.commit()
     return reindex_progress(kit, run_id)
 
 
-def _counts(session: Session, run_id: uuid.UUID) -> dict[str, int]:
+def _counts(session: Session, run_id: uuid.UUID) -> dict[ReindexItemState, int]:
     rows = session.execute(
         sa.select(ReindexItem.state, sa.func.count())
         .where(ReindexItem.run_id == run_id)
@@ -347,7 +352,7 @@ def _switch(kit: RagKit, session: Session, run: ReindexRun) -> None:
     late = session.scalars(
         sa.select(Document.id).where(
             Document.organization_id.in_(organizations),
-            Document.status == DocumentStatus.READY.value,
+            Document.status == DocumentStatus.READY,
         )
     )
     for document_id in late:
@@ -376,14 +381,14 @@ def _drop_unused_generations(session: Session, keep: int) -> None:
     used = set(session.scalars(sa.select(OrganizationIndex.vector_index_id)))
     candidates = session.scalars(
         sa.select(VectorIndex).where(
-            VectorIndex.status == IndexStatus.ACTIVE.value,
+            VectorIndex.status == IndexStatus.ACTIVE,
             VectorIndex.is_default.is_(False),
             VectorIndex.id != keep,
         )
     )
     for index in candidates:
         if index.id not in used:
-            index.status = IndexStatus.RETIRED.value
+            index.status = IndexStatus.RETIRED
 
 
 def drop_retired_generations(kit: RagKit) -> list[str]:
@@ -395,7 +400,7 @@ def drop_retired_generations(kit: RagKit) -> list[str]:
     dropped = []
     with kit.database.sessions() as session:
         retired = session.scalars(
-            sa.select(VectorIndex).where(VectorIndex.status == IndexStatus.RETIRED.value)
+            sa.select(VectorIndex).where(VectorIndex.status == IndexStatus.RETIRED)
         )
         for index in retired:
             exists = session.execute(
@@ -415,15 +420,15 @@ def reindex_progress(kit: RagKit, run_id: uuid.UUID) -> ReindexProgress:
         counts = _counts(session, run_id)
         failed_items = session.execute(
             sa.select(ReindexItem.document_id, ReindexItem.error)
-            .where(ReindexItem.run_id == run_id, ReindexItem.state == "failed")
+            .where(ReindexItem.run_id == run_id, ReindexItem.state == ReindexItemState.FAILED)
             .limit(50)
         ).all()
         return ReindexProgress(
             run_id=run.id,
             state=run.state,
             total=sum(counts.values()),
-            done=counts.get("done", 0),
-            failed=counts.get("failed", 0),
+            done=counts.get(ReindexItemState.DONE, 0),
+            failed=counts.get(ReindexItemState.FAILED, 0),
             embed_model=run.embed_model,
             dimensions=run.dimensions,
             switches_index=run.switches_index,

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Enum,
     ForeignKey,
     Index,
     Integer,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import UUID
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -37,10 +38,32 @@ NAMING_CONVENTION = {
 }
 
 
+def _values(states: type[enum.StrEnum]) -> list[str]:
+    return [state.value for state in states]
+
+
+# A column annotated with a ``StrEnum`` stores the members' values in a ``VARCHAR(20)``, as the
+# migrations created it (their CHECK constraints list the values), and reads members back.
+_REGISTRY = registry(
+    metadata=MetaData(naming_convention=NAMING_CONVENTION),
+    type_annotation_map={
+        enum.StrEnum: Enum(
+            enum.StrEnum,
+            native_enum=False,
+            length=20,
+            values_callable=_values,
+            validate_strings=True,
+        )
+    },
+)
+
+
 class Base(DeclarativeBase):
     """Declarative base shared by ragkit and the web application."""
 
-    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # The registry itself, not a ``type_annotation_map`` attribute: Flask-SQLAlchemy copies this
+    # class body into its own base, where SQLAlchemy refuses a per-base map.
+    registry = _REGISTRY
 
 
 class DocumentStatus(enum.StrEnum):
@@ -87,9 +110,7 @@ class Document(Base):
     file_size: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
     content_hash: Mapped[str] = mapped_column(String(64), nullable=False)
     pipeline_signature: Mapped[str | None] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(
-        String(20), nullable=False, server_default=DocumentStatus.PENDING.value
-    )
+    status: Mapped[DocumentStatus] = mapped_column(server_default=DocumentStatus.PENDING)
     processing_error: Mapped[str | None] = mapped_column(Text)
     chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     # ISO 639-1 code of the language most of its text is in; None until stored, or undecided.
@@ -206,7 +227,7 @@ class VectorIndex(Base):
     name: Mapped[str] = mapped_column(String(50), nullable=False, unique=True)
     embed_model: Mapped[str] = mapped_column(String(300), nullable=False)
     dimensions: Mapped[int] = mapped_column(Integer, nullable=False)
-    status: Mapped[str] = mapped_column(String(20), nullable=False, server_default="active")
+    status: Mapped[IndexStatus] = mapped_column(server_default=IndexStatus.ACTIVE)
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     created_at: Mapped[datetime] = _now()
 
@@ -240,6 +261,14 @@ class ReindexState(enum.StrEnum):
     FAILED = "failed"
 
 
+class ReindexItemState(enum.StrEnum):
+    """Where one document of a reindex run is."""
+
+    PENDING = "pending"
+    DONE = "done"
+    FAILED = "failed"
+
+
 class ReindexRun(Base):
     """A batch re-embedding (new model) or re-chunking of documents, and its progress."""
 
@@ -257,7 +286,7 @@ class ReindexRun(Base):
         ForeignKey("vector_indexes.id", ondelete="SET NULL")
     )
     switches_index: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="running")
+    state: Mapped[ReindexState] = mapped_column(server_default=ReindexState.RUNNING)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _now()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
@@ -281,7 +310,7 @@ class ReindexItem(Base):
     )
     document_id: Mapped[uuid.UUID] = mapped_column(UUID(as_uuid=True), primary_key=True)
     batch: Mapped[int] = mapped_column(Integer, nullable=False)
-    state: Mapped[str] = mapped_column(String(20), nullable=False, server_default="pending")
+    state: Mapped[ReindexItemState] = mapped_column(server_default=ReindexItemState.PENDING)
     error: Mapped[str | None] = mapped_column(Text)
 
     run: Mapped[ReindexRun] = relationship(back_populates="items")

@@ -143,7 +143,7 @@ def fail_document(kit: RagKit, document_id: uuid.UUID, reason: str) -> str:
         if document is None:
             return reason
         message = f"{Path(document.source or '').name or document_id}: {reason}"
-        document.status = DocumentStatus.FAILED.value
+        document.status = DocumentStatus.FAILED
         document.processing_error = message
         session.commit()
     return message

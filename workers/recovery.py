@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 
 # RQ gives up on a job a minute after its timeout; after that nothing will finish it.
 STALE_AFTER = timedelta(seconds=PROCESS_TIMEOUT + 60)
-UNFINISHED = (DocumentStatus.PENDING.value, DocumentStatus.PROCESSING.value)
+UNFINISHED = (DocumentStatus.PENDING, DocumentStatus.PROCESSING)
 # Runs of a document's job that may end with their process dead before it is given up.
 MAX_CRASHES = 3
 # A count outlives the job's retries and any stale-work check, but not an abandoned document.
@@ -79,7 +79,7 @@ def is_stale(
     if job.get_status(refresh=False) == JobStatus.STARTED and not worker_alive(connection, job):
         return True
     running_for = now - document.updated_at
-    return document.status == DocumentStatus.PROCESSING.value and running_for > STALE_AFTER
+    return document.status == DocumentStatus.PROCESSING and running_for > STALE_AFTER
 
 
 def worker_alive(connection: Redis, job: Job) -> bool:

@@ -36,7 +36,7 @@ def document_type(content_type: str) -> str:
     return TYPE_NAMES.get(content_type, content_type.rsplit("/", 1)[-1])
 
 
-STATUSES = [status.value for status in DocumentStatus]
+STATUSES = list(DocumentStatus)
 
 
 @blp.get("/documents", endpoint="documents")

@@ -26,8 +26,8 @@ def gaps_page() -> str:
     per_visit = gaps.MAX_NEW_PER_VISIT
     grouped = gaps.refresh(organization, per_visit)
     still_waiting = gaps.waiting(organization) if grouped == per_visit else 0
-    status = request.args.get("status", GapStatus.OPEN.value)
-    status = status if status in (GapStatus.OPEN.value, GapStatus.RESOLVED.value) else "open"
+    status = request.args.get("status", GapStatus.OPEN)
+    status = status if status in (GapStatus.OPEN, GapStatus.RESOLVED) else GapStatus.OPEN
     found = gaps.list_gaps(organization, status, page_number(), PER_PAGE)
     trends = {
         summary.gap.id: charts.sparkline("Questions per week, last 8 weeks", summary.weekly)

@@ -13,12 +13,12 @@ from webapp.console.forms import PER_PAGE, form_uuid, page_number
 from webapp.models import HandoffStatus
 from webapp.services import handoffs
 
-STATUSES = [status.value for status in HandoffStatus]
+STATUSES = list(HandoffStatus)
 
 
 @blp.get("/handoffs", endpoint="handoffs")
 def handoffs_page() -> str:
-    status = request.args.get("status", HandoffStatus.OPEN.value)
+    status = request.args.get("status", HandoffStatus.OPEN)
     status = status if status in STATUSES else None
     found = handoffs.list_handoffs(current_user(), status, page_number(), PER_PAGE)
     return render_template(

@@ -15,8 +15,8 @@ from webapp.models import Role, User
 from webapp.organizations.schemas import InvitationSchema
 from webapp.services import accounts
 
-ROLES = [role.value for role in Role]
-NEW_MEMBER = {"role": Role.MEMBER.value}
+ROLES = list(Role)
+NEW_MEMBER = {"role": Role.MEMBER}
 
 
 def members_page(**context: object) -> str:
@@ -37,7 +37,7 @@ def invite() -> str | tuple[str, int]:
     require_owner()
     fields = {
         "email": request.form.get("email", "").strip(),
-        "role": request.form.get("role", Role.MEMBER.value),
+        "role": request.form.get("role", Role.MEMBER),
         "password": request.form.get("password") or None,
     }
     try:

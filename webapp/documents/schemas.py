@@ -10,7 +10,7 @@ from ragkit import DocumentStatus
 from webapp.schemas import PageQuerySchema, page_of
 from webapp.services.documents import display_name
 
-STATUSES = [status.value for status in DocumentStatus]
+STATUSES = list(DocumentStatus)
 
 
 class DocumentSchema(ma.Schema):

@@ -8,7 +8,7 @@ from marshmallow import validate
 from webapp.models import DeliveryStatus, HandoffStatus
 from webapp.schemas import PageQuerySchema, page_of
 
-STATUSES = [status.value for status in HandoffStatus]
+STATUSES = list(HandoffStatus)
 
 
 class HandoffQuerySchema(PageQuerySchema):
@@ -36,10 +36,7 @@ class HandoffSchema(ma.Schema):
     resolved_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     delivery_status = ma.fields.String(
         dump_only=True,
-        metadata={
-            "description": "The webhook delivery: "
-            + ", ".join(status.value for status in DeliveryStatus)
-        },
+        metadata={"description": "The webhook delivery: " + ", ".join(DeliveryStatus)},
     )
     delivery_attempts = ma.fields.Integer(dump_only=True)
     last_delivery_error = ma.fields.String(dump_only=True, allow_none=True)

@@ -75,7 +75,7 @@ class Message(db.Model):
     conversation_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("conversations.id", ondelete="CASCADE")
     )
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[MessageRole]
     content: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = creation_time()
     response_time: Mapped[float | None]

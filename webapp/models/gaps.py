@@ -47,9 +47,7 @@ class KnowledgeGap(db.Model):
     embed_model: Mapped[str] = mapped_column(String(200))
     vector_sum: Mapped[list[float]] = mapped_column(ARRAY(Float))
     question_count: Mapped[int] = mapped_column(default=0, server_default="0")
-    status: Mapped[str] = mapped_column(
-        String(20), default=GapStatus.OPEN.value, server_default=GapStatus.OPEN.value
-    )
+    status: Mapped[GapStatus] = mapped_column(default=GapStatus.OPEN, server_default=GapStatus.OPEN)
     answer_document_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("documents.id", ondelete="SET NULL")
     )
@@ -87,7 +85,7 @@ class GapQuestion(db.Model):
         ForeignKey("conversations.id", ondelete="CASCADE")
     )
     question: Mapped[str] = mapped_column(Text)
-    reason: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[GapReason]
     asked_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     rechecked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     recheck_abstained: Mapped[bool | None]

@@ -50,8 +50,8 @@ class HandoffRequest(db.Model):
     )
     email: Mapped[str] = mapped_column(String(320))
     message: Mapped[str] = mapped_column(Text, default="", server_default="")
-    status: Mapped[str] = mapped_column(
-        String(20), default=HandoffStatus.OPEN.value, server_default=HandoffStatus.OPEN.value
+    status: Mapped[HandoffStatus] = mapped_column(
+        default=HandoffStatus.OPEN, server_default=HandoffStatus.OPEN
     )
     assigned_to_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
@@ -59,10 +59,8 @@ class HandoffRequest(db.Model):
     created_at: Mapped[datetime] = creation_time()
     updated_at: Mapped[datetime] = update_time()
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    delivery_status: Mapped[str] = mapped_column(
-        String(20),
-        default=DeliveryStatus.NOT_CONFIGURED.value,
-        server_default=DeliveryStatus.NOT_CONFIGURED.value,
+    delivery_status: Mapped[DeliveryStatus] = mapped_column(
+        default=DeliveryStatus.NOT_CONFIGURED, server_default=DeliveryStatus.NOT_CONFIGURED
     )
     delivery_attempts: Mapped[int] = mapped_column(default=0, server_default="0")
     last_delivery_error: Mapped[str | None] = mapped_column(Text)

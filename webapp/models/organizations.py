@@ -53,11 +53,11 @@ class User(db.Model):
     organization_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organizations.id", ondelete="CASCADE"), index=True
     )
-    role: Mapped[str] = mapped_column(String(20), default=Role.MEMBER.value)
+    role: Mapped[Role] = mapped_column(default=Role.MEMBER)
     created_at: Mapped[datetime] = creation_time()
 
     organization: Mapped[Organization] = relationship(back_populates="users")
 
     @property
     def is_owner(self) -> bool:
-        return self.role == Role.OWNER.value
+        return self.role == Role.OWNER

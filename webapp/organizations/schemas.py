@@ -65,9 +65,7 @@ class MemberSchema(ma.Schema):
 
 class InvitationSchema(ma.Schema):
     email = ma.fields.Email(required=True)
-    role = ma.fields.String(
-        load_default=Role.MEMBER.value, validate=validate.OneOf([role.value for role in Role])
-    )
+    role = ma.fields.String(load_default=Role.MEMBER, validate=validate.OneOf(list(Role)))
     password = ma.fields.String(
         load_default=None,
         validate=PASSWORD,

@@ -40,7 +40,7 @@ def register(email: str, password: str, organization_name: str) -> User:
         email=normalise_email(email),
         password_hash=hash_password(password),
         organization=organization,
-        role=Role.OWNER.value,
+        role=Role.OWNER,
     )
     db.session.add_all([organization, user])
     db.session.commit()
@@ -115,6 +115,6 @@ def change_role(member: User, role: str, by: User) -> User:
     organization always keeps an owner)."""
     if member.id == by.id:
         abort(409, code="cannot_change_own_role", message="You cannot change your own role.")
-    member.role = Role(role).value
+    member.role = Role(role)
     db.session.commit()
     return member

@@ -63,7 +63,7 @@ def upload(
         content_type=content_type,
         file_size=len(data),
         content_hash=digest,
-        status=DocumentStatus.PENDING.value,
+        status=DocumentStatus.PENDING,
     )
     record = DocumentUpload(
         document=document,

@@ -91,7 +91,7 @@ def gap_answers(organization_id: uuid.UUID) -> sa.Select:
         .join(Conversation, Conversation.id == answer.conversation_id)
         .where(
             Conversation.organization_id == organization_id,
-            answer.role == MessageRole.ASSISTANT.value,
+            answer.role == MessageRole.ASSISTANT,
             sa.or_(answer.abstained.is_(True), rated_down),
             ~grouped,
             question.is_not(None),
@@ -144,7 +144,7 @@ def open_groups(organization_id: uuid.UUID, embed_model: str) -> list[KnowledgeG
         db.session.execute(
             db.select(KnowledgeGap).where(
                 KnowledgeGap.organization_id == organization_id,
-                KnowledgeGap.status == GapStatus.OPEN.value,
+                KnowledgeGap.status == GapStatus.OPEN,
                 KnowledgeGap.embed_model == embed_model,
             )
         ).scalars()
@@ -203,7 +203,7 @@ def place(
             organization_id=organization_id,
             conversation_id=conversation_id,
             question=question,
-            reason=reason.value,
+            reason=reason,
             asked_at=asked_at,
         )
     )
@@ -301,7 +301,7 @@ def resolve(organization: Organization, gap: KnowledgeGap) -> KnowledgeGap:
             item.recheck_abstained = outcome["abstained"]
             item.recheck_answer = outcome["text"]
             item.recheck_citations = outcome["citations"]
-    gap.status = GapStatus.RESOLVED.value
+    gap.status = GapStatus.RESOLVED
     gap.resolved_at = checked_at
     db.session.commit()
     return gap
@@ -320,7 +320,7 @@ def recheck(kit: Any, organization: Organization, question: str) -> dict[str, An
 
 
 def reopen(gap: KnowledgeGap) -> KnowledgeGap:
-    gap.status = GapStatus.OPEN.value
+    gap.status = GapStatus.OPEN
     gap.resolved_at = None
     db.session.commit()
     return gap

@@ -44,9 +44,7 @@ def request_handoff(conversation: Conversation, email: str, message: str) -> Han
         conversation_id=conversation.id,
         email=email.strip(),
         message=message.strip(),
-        delivery_status=(
-            DeliveryStatus.PENDING.value if configured else DeliveryStatus.NOT_CONFIGURED.value
-        ),
+        delivery_status=(DeliveryStatus.PENDING if configured else DeliveryStatus.NOT_CONFIGURED),
     )
     db.session.add(handoff)
     db.session.commit()
@@ -101,7 +99,7 @@ def update_handoff(handoff: HandoffRequest, changes: dict[str, Any]) -> HandoffR
         handoff.assigned_to_id = assignee(handoff, changes["assigned_to"])
     if "status" in changes and changes["status"] != handoff.status:
         handoff.status = changes["status"]
-        resolved = handoff.status == HandoffStatus.RESOLVED.value
+        resolved = handoff.status == HandoffStatus.RESOLVED
         handoff.resolved_at = sa.func.now() if resolved else None
     db.session.commit()
     return handoff

@@ -20,7 +20,7 @@ def question_of(answer: type[Message]) -> sa.ScalarSelect:
         db.select(asked.content)
         .where(
             asked.conversation_id == answer.conversation_id,
-            asked.role == MessageRole.USER.value,
+            asked.role == MessageRole.USER,
             asked.created_at <= answer.created_at,
         )
         .order_by(asked.created_at.desc(), asked.id.desc())

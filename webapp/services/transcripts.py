@@ -76,7 +76,7 @@ def _handed_off() -> sa.Exists:
 
 
 def _abstained() -> sa.Exists:
-    return _answer_flag(Message.role == MessageRole.ASSISTANT.value, Message.abstained.is_(True))
+    return _answer_flag(Message.role == MessageRole.ASSISTANT, Message.abstained.is_(True))
 
 
 def filtered(user: User, filters: ConversationFilters) -> sa.Select:
@@ -101,7 +101,7 @@ def filtered(user: User, filters: ConversationFilters) -> sa.Select:
         pattern = f"%{escape_like(filters.text)}%"
         query = query.where(
             _answer_flag(
-                Message.role == MessageRole.USER.value,
+                Message.role == MessageRole.USER,
                 Message.content.ilike(pattern, escape="\\"),
             )
         )
@@ -112,7 +112,7 @@ def search(user: User, filters: ConversationFilters, page: int, per_page: int) -
     """A page of matching conversations, most recently active first, with their flags."""
     questions = (
         db.select(sa.func.count(Message.id))
-        .where(Message.conversation_id == Conversation.id, Message.role == MessageRole.USER.value)
+        .where(Message.conversation_id == Conversation.id, Message.role == MessageRole.USER)
         .scalar_subquery()
     )
     query = (

@@ -119,8 +119,8 @@ def usage(organization_id: uuid.UUID, since: date, until: date) -> Usage:
 def daily_counts(organization_id: uuid.UUID, since: date, until: date) -> list[DailyCount]:
     """Questions, answers and non-abstained answers per UTC day, every day of the range."""
     day = sa.func.date(sa.func.timezone("UTC", Message.created_at)).label("day")
-    is_question = Message.role == MessageRole.USER.value
-    is_answer = Message.role == MessageRole.ASSISTANT.value
+    is_question = Message.role == MessageRole.USER
+    is_answer = Message.role == MessageRole.ASSISTANT
     rows = db.session.execute(
         _messages(organization_id, since, until)
         .with_only_columns(

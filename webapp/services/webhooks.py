@@ -113,7 +113,7 @@ def deliver(
     handoff = session.get(HandoffRequest, handoff_id)
     if handoff is None:  # its conversation was deleted meanwhile
         return "gone"
-    if handoff.delivery_status == DeliveryStatus.DELIVERED.value:
+    if handoff.delivery_status == DeliveryStatus.DELIVERED:
         return handoff.delivery_status
     organization = session.get_one(Organization, handoff.organization_id)
     if not organization.webhook_url or not organization.webhook_secret:
@@ -131,9 +131,9 @@ def deliver(
 
 
 def record_status(session: Session, handoff: HandoffRequest, status: DeliveryStatus) -> str:
-    handoff.delivery_status = status.value
+    handoff.delivery_status = status
     session.commit()
-    return status.value
+    return status
 
 
 def record_failure(session: Session, handoff: HandoffRequest, error: str, *, final: bool) -> None:
