@@ -12,7 +12,7 @@ from flask import Response, stream_with_context
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from ragkit import RagkitError
+from ragkit import Delta, RagkitError, Retrieved
 from webapp.auth.access import authenticated, caller
 from webapp.auth.limits import questions_per_user
 from webapp.chat import schemas
@@ -131,19 +131,30 @@ class MessageStream(MethodView):
         )
 
 
-def encode(events: Iterator[tuple[str, Any]], asked: dict[str, Any]) -> Iterator[str]:
+def encode(events: Iterator[chat.StreamEvent], asked: dict[str, Any]) -> Iterator[str]:
     """Format events for `text/event-stream`; a failure mid-stream becomes an `error` event."""
     try:
-        for event, data in events:
-            if event == "done":
-                answered = schemas.MessageSchema().dump(data)
-                data = {"user_message": asked, "assistant_message": answered}
-            yield server_sent_event(event, data)
+        for event in events:
+            yield server_sent_event(*named(event, asked))
     except RagkitError as error:
         yield error_event(status_for(error), str(error))
     except Exception:  # the status line is sent already: the stream is the only way to tell
         log.exception("streaming an answer failed")
         yield error_event(500, "An unexpected error occurred.")
+
+
+def named(event: chat.StreamEvent, asked: dict[str, Any]) -> tuple[str, Any]:
+    """An event's name on the stream, and its data."""
+    match event:
+        case Retrieved(chunks):
+            passages = [chat.passage(rank, chunk) for rank, chunk in enumerate(chunks, 1)]
+            return "citations", {"citations": passages}
+        case Delta(text):
+            return "delta", {"text": text}
+        case chat.Answered(message):
+            answered = schemas.MessageSchema().dump(message)
+            return "done", {"user_message": asked, "assistant_message": answered}
+    raise TypeError(f"not an answer event: {event!r}")
 
 
 def server_sent_event(event: str, data: Any) -> str:

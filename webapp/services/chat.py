@@ -141,27 +141,33 @@ def add_answer(conversation_id: uuid.UUID, answer: Answer) -> Message:
     return message
 
 
+@dataclass(frozen=True)
+class Answered:
+    """The last event of an answer's stream: the answer, stored as the assistant's message."""
+
+    message: Message
+
+
+# What the stream of a question sends: ragkit's events, the answer once stored.
+StreamEvent = Retrieved | Delta | Answered
+
+
 def stream(
     conversation_id: uuid.UUID, organization: str, turns: list[Turn], question: Question
-) -> Iterator[tuple[str, Any]]:
-    """Answer as it is produced, as ``(event, data)`` pairs.
-
-    ``citations`` with the retrieved passages, ``delta`` with each piece of text, then ``done``
-    with the stored assistant :class:`Message`. Takes ids, not rows: it runs while the response
-    is sent, after the request's database session has closed.
+) -> Iterator[StreamEvent]:
+    """Answer as it is produced: the retrieved chunks, each piece of text, then the stored
+    assistant :class:`Message`. Takes ids, not rows: it runs while the response is sent, after
+    the request's database session has closed.
     """
     events = knowledge_base().stream(
         question.content, organization, history=turns, **question.options()
     )
     for event in events:
         match event:
-            case Retrieved(chunks):
-                passages = [passage(rank, chunk) for rank, chunk in enumerate(chunks, 1)]
-                yield "citations", {"citations": passages}
-            case Delta(text):
-                yield "delta", {"text": text}
             case Done(answer):
-                yield "done", add_answer(conversation_id, answer)
+                yield Answered(add_answer(conversation_id, answer))
+            case _:
+                yield event
 
 
 def passage(rank: int, chunk: RetrievedChunk) -> dict[str, Any]:
