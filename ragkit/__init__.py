@@ -56,7 +56,15 @@ if TYPE_CHECKING:
         reindex_progress,
     )
     from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
-    from ragkit.schema import Base, Chunk, Document, DocumentStatus, ReindexRun
+    from ragkit.schema import (
+        Base,
+        Chunk,
+        Document,
+        DocumentStatus,
+        ReindexRun,
+        creation_time,
+        update_time,
+    )
     from ragkit.settings import DEFAULT_EMBED_MODEL, RETRIEVAL_MODES, Settings
 
 # Where each public name lives. They are imported on first use, so that ``ragkit --help`` and
@@ -125,7 +133,7 @@ _HOMES = {
         ("ReindexProgress", "finish_run", "plan_reindex", "reindex_batch", "reindex_progress"),
         "ragkit.reindex",
     ),
-    **dict.fromkeys(("ReindexRun",), "ragkit.schema"),
+    **dict.fromkeys(("ReindexRun", "creation_time", "update_time"), "ragkit.schema"),
     **dict.fromkeys(("DEFAULT_EMBED_MODEL", "RETRIEVAL_MODES"), "ragkit.settings"),
 }
 
@@ -189,6 +197,7 @@ __all__ = [
     "Turn",
     "UnsupportedFileType",
     "alembic_config",
+    "creation_time",
     "detect_content_type",
     "engine_options",
     "extract_title",
@@ -202,5 +211,6 @@ __all__ = [
     "reindex_batch",
     "reindex_progress",
     "start_embedded",
+    "update_time",
 ]
 __version__ = "0.1.0"

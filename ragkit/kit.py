@@ -89,6 +89,12 @@ class RagKit:
         """Settings from the environment (``DATABASE_URL``, ``RAGKIT_*``), then ``overrides``."""
         return cls(Settings.from_env(**overrides))
 
+    @classmethod
+    def connect(cls, settings: Settings) -> RagKit:
+        """The kit of a web or worker process: on ``settings.database_url`` (or the embedded
+        server), leaving the schema to the deployment's migrations (``flask db upgrade``)."""
+        return cls(settings, Database.from_settings(settings, migrate=False))
+
     @property
     def model(self) -> EmbeddingModel:
         """The embedding model, loaded on first use."""

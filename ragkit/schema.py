@@ -83,8 +83,16 @@ class IndexStatus(enum.StrEnum):
     RETIRED = "retired"
 
 
-def _now() -> Mapped[datetime]:
+def creation_time() -> Mapped[datetime]:
+    """A ``timestamptz`` column the database sets when the row is inserted."""
     return mapped_column(DateTime(timezone=True), server_default=func.now(), nullable=False)
+
+
+def update_time() -> Mapped[datetime]:
+    """A ``timestamptz`` column set on insert and again by every ORM update of the row."""
+    return mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
+    )
 
 
 class Document(Base):
@@ -115,10 +123,8 @@ class Document(Base):
     chunk_count: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
     # ISO 639-1 code of the language most of its text is in; None until stored, or undecided.
     language: Mapped[str | None] = mapped_column(String(16))
-    created_at: Mapped[datetime] = _now()
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
-    )
+    created_at: Mapped[datetime] = creation_time()
+    updated_at: Mapped[datetime] = update_time()
 
     chunks: Mapped[list[Chunk]] = relationship(
         back_populates="document",
@@ -153,7 +159,7 @@ class Chunk(Base):
     parent_chunk_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("chunks.id", ondelete="SET NULL")
     )
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = creation_time()
 
     document: Mapped[Document] = relationship(back_populates="chunks")
 
@@ -229,7 +235,7 @@ class VectorIndex(Base):
     dimensions: Mapped[int] = mapped_column(Integer, nullable=False)
     status: Mapped[IndexStatus] = mapped_column(server_default=IndexStatus.ACTIVE)
     is_default: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = creation_time()
 
     @property
     def table_name(self) -> str:
@@ -246,9 +252,7 @@ class OrganizationIndex(Base):
     vector_index_id: Mapped[int] = mapped_column(
         ForeignKey("vector_indexes.id", ondelete="RESTRICT"), nullable=False
     )
-    updated_at: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), onupdate=func.now(), nullable=False
-    )
+    updated_at: Mapped[datetime] = update_time()
 
     vector_index: Mapped[VectorIndex] = relationship()
 
@@ -288,7 +292,7 @@ class ReindexRun(Base):
     switches_index: Mapped[bool] = mapped_column(Boolean, nullable=False, server_default="false")
     state: Mapped[ReindexState] = mapped_column(server_default=ReindexState.RUNNING)
     error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = _now()
+    created_at: Mapped[datetime] = creation_time()
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     items: Mapped[list[ReindexItem]] = relationship(

@@ -26,7 +26,7 @@ from ragkit import (
     start_embedded,
 )
 from webapp.errors import InsecureConfiguration
-from workers.queue import checked_prefix, prefixed
+from workers.queue import DEFAULT_REDIS_URL, checked_prefix, prefixed
 
 DEVELOPMENT_SECRET = "development-only-secret-change-me"
 DEVELOPMENT_ENVIRONMENTS = frozenset({"development", "test"})
@@ -62,7 +62,7 @@ DEFAULTS: dict[str, Any] = {
     "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=30),
     "JWT_TOKEN_LOCATION": ["headers"],
     "DATABASE_URL": None,
-    "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "REDIS_URL": DEFAULT_REDIS_URL,
     "RAGKIT_QUEUE_PREFIX": "",
     "PROCESSING_MODE": None,
     "MEDIA_ROOT": "instance/media",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ragkit import Database, RagKit, Settings, load_detector
+from ragkit import RagKit, Settings, load_detector
 
 _kit: RagKit | None = None
 
@@ -18,7 +18,7 @@ def knowledge_base() -> RagKit:
     """This process's ``RagKit`` on ``DATABASE_URL`` (or the embedded server)."""
     global _kit
     if _kit is None:
-        use_knowledge_base(build(Settings.from_env()))
+        use_knowledge_base(RagKit.connect(Settings.from_env()))
     assert _kit is not None
     return _kit
 
@@ -29,11 +29,6 @@ def use_knowledge_base(kit: RagKit) -> None:
     _kit = kit
     # Connections must not be shared with a forked work horse: each horse opens its own.
     os.register_at_fork(after_in_child=lambda: kit.database.engine.dispose(close=False))
-
-
-def build(settings: Settings) -> RagKit:
-    """A ``RagKit`` that leaves the schema to the migrations (``flask db upgrade``)."""
-    return RagKit(settings, Database.from_settings(settings, migrate=False))
 
 
 def load_model() -> None:

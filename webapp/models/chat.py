@@ -18,8 +18,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ragkit import creation_time, update_time
 from webapp.extensions import db
-from webapp.models.columns import creation_time, update_time
 
 if TYPE_CHECKING:
     from ragkit import Citation

@@ -8,9 +8,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ragkit import Document
+from ragkit import Document, creation_time
 from webapp.extensions import db
-from webapp.models.columns import creation_time
 
 
 class DocumentUpload(db.Model):

@@ -10,8 +10,8 @@ from sqlalchemy import CheckConstraint, DateTime, Float, ForeignKey, Index, Stri
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ragkit import creation_time
 from webapp.extensions import db
-from webapp.models.columns import creation_time
 
 
 class GapStatus(enum.StrEnum):

@@ -9,9 +9,9 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, DateTime, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ragkit import creation_time, update_time
 from webapp.extensions import db
 from webapp.models.chat import Conversation
-from webapp.models.columns import creation_time, update_time
 
 
 class HandoffStatus(enum.StrEnum):

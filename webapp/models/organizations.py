@@ -9,8 +9,8 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ragkit import creation_time
 from webapp.extensions import db
-from webapp.models.columns import creation_time
 
 
 class Role(enum.StrEnum):

@@ -10,8 +10,8 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ragkit import creation_time, update_time
 from webapp.extensions import db
-from webapp.models.columns import creation_time, update_time
 
 PUBLIC_KEY_PREFIX = "wk_"
 

@@ -6,7 +6,7 @@ import threading
 
 from flask import current_app
 
-from ragkit import Database, RagKit, Settings
+from ragkit import RagKit
 
 _building = threading.Lock()
 
@@ -18,13 +18,9 @@ def knowledge_base() -> RagKit:
         return kit
     with _building:
         if "ragkit" not in current_app.extensions:
-            current_app.extensions["ragkit"] = build(
-                current_app.config["RAGKIT_SETTINGS"], current_app.config["DATABASE_URL"]
+            settings = current_app.config["RAGKIT_SETTINGS"]
+            database_url = current_app.config["DATABASE_URL"]
+            current_app.extensions["ragkit"] = RagKit.connect(
+                settings.replace(database_url=database_url)
             )
     return current_app.extensions["ragkit"]
-
-
-def build(settings: Settings, database_url: str) -> RagKit:
-    """A ``RagKit`` on ``database_url``; the schema is the migrations' job (`flask db upgrade`)."""
-    settings = settings.replace(database_url=database_url)
-    return RagKit(settings, Database.from_settings(settings, migrate=False))
