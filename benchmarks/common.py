@@ -280,3 +280,15 @@ class PhaseTimer:
 
     def summary(self) -> dict[str, float]:
         return {label: round(value, 3) for label, value in self.seconds.items()}
+
+
+def time_ingest_stages(phases: PhaseTimer, kit: RagKit) -> None:
+    """Time the ingest stages of ``kit``: ``split`` (reading the units and splitting the changed
+    ones), ``previous_vectors``, ``embed`` and ``replace`` (the database writes)."""
+    from ragkit.ingest import embed, pipeline
+
+    phases.wrap(kit.pipeline.preparer, "_split", "split")
+    phases.wrap(kit.pipeline.preparer, "previous_vectors")
+    phases.wrap(embed, "embed_documents", "embed")  # groups embedded in the background
+    phases.wrap(pipeline, "embed_documents", "embed")  # one document
+    phases.wrap(kit.pipeline.storage, "replace")

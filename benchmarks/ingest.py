@@ -35,6 +35,7 @@ from benchmarks.common import (
     print_table,
     scifact_corpus,
     temporary_kit,
+    time_ingest_stages,
 )
 from ragkit import RagKit, Settings
 from ragkit.chunking import embedding_text
@@ -67,8 +68,7 @@ def timed_ingest(kit: RagKit, folder: Path) -> dict[str, Any]:
     """Ingest the folder once, with the model already loaded; where the time went."""
     kit.model.embed_texts(["warm-up passage", "another one"])
     phases = PhaseTimer()
-    for method in ("_chunk", "_embed_jobs", "_replace"):
-        phases.wrap(kit.pipeline, method)
+    time_ingest_stages(phases, kit)
     started = time.perf_counter()
     report = kit.ingest_path(folder)
     seconds = time.perf_counter() - started

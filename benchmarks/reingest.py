@@ -5,8 +5,8 @@ few sentences), built with reportlab. It is ingested once, then one paragraph of
 is changed, the PDF rebuilt under the same path and ingested again, then ingested a third time
 unchanged. Every embedding call is counted, and the time of each pipeline phase recorded:
 ``read_units`` (opening the file; for a PDF, fingerprinting every page), ``text`` (extracting a
-page's text, counted per page), ``_chunk`` (both, and splitting the changed units),
-``previous_vectors``, ``_embed_jobs`` and ``_replace`` (the database writes).
+page's text, counted per page), ``split`` (both, and splitting the changed units),
+``previous_vectors``, ``embed`` and ``replace`` (the database writes).
 Goal: the second ingest takes at most 5% of the first.
 
     python -m benchmarks.reingest [--pages 100] [--backend torch]
@@ -34,9 +34,10 @@ from benchmarks.common import (
     print_table,
     scifact_corpus,
     temporary_kit,
+    time_ingest_stages,
 )
 from ragkit import RagKit, Settings
-from ragkit import ingest as ingest_module
+from ragkit.ingest import prepare as prepare_module
 from ragkit.readers import PDFPages
 from ragkit.settings import EMBED_BACKENDS as BACKENDS
 
@@ -46,7 +47,7 @@ MAX_WORDS_PER_PAGE = 330
 SENTENCES_PER_PARAGRAPH = 3
 EDIT = " This sentence was added when the paragraph was revised."
 
-PHASES = ("read_units", "text", "_chunk", "_embed_jobs", "_replace")
+PHASES = ("read_units", "text", "split", "embed", "replace")
 Page = tuple[str, list[str]]
 
 
@@ -149,10 +150,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
             kit.model.embed_texts(["warm-up passage", "another one"])
             calls = count_embeddings(kit)
             phases = PhaseTimer()
-            for method in ("_chunk", "_embed_jobs", "_replace", "previous_vectors"):
-                phases.wrap(kit.pipeline, method)
-            phases.wrap(ingest_module, "read_units")  # inside _chunk
-            phases.wrap(PDFPages, "text")  # inside _chunk
+            time_ingest_stages(phases, kit)
+            phases.wrap(prepare_module, "read_units")  # inside split
+            phases.wrap(PDFPages, "text")  # inside split
             first = timed_ingest(kit, path, calls, phases)
             write_pdf(edited(pages), path)
             second = timed_ingest(kit, path, calls, phases)

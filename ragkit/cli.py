@@ -145,12 +145,12 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
             done = {result.path for result in report.results}
             reason = str(error) if isinstance(error, RagkitError) else repr(error)
             report.results.extend(
-                IngestResult(str(path), "failed", error=f"{path}: not ingested, {reason}")
+                IngestResult.failure(path, f"{path}: not ingested, {reason}")
                 for path in files
                 if str(path) not in done
             )
     for path in missing:
-        report.results.append(IngestResult(path, "failed", error=f"{path}: no such file"))
+        report.results.append(IngestResult.failure(path, f"{path}: no such file"))
     summary = report.to_json()
     if args.json:
         print(json.dumps(summary))

@@ -18,7 +18,7 @@ from ragkit.languages import NEUTRAL_CONFIG, TEXT_SEARCH_CONFIGS
 CORPUS_STATS_TTL = 30.0
 TERMS_CACHED_PER_ORGANIZATION = 50_000
 
-# The configurations the organization's chunks were stemmed with (as rows.write_postings
+# The configurations the organization's chunks were stemmed with (as ragkit.ingest.postings
 # chooses them).
 CONFIGS_SQL = """
 SELECT DISTINCT CASE WHEN c.language IS NULL THEN :config

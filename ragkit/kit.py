@@ -33,8 +33,8 @@ from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.extractive import ExtractiveAnswerer
 from ragkit.index import VectorStores, active_index
 from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files
+from ragkit.ingest.rows import delete_vectors
 from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
-from ragkit.rows import delete_vectors
 from ragkit.schema import Chunk, Document
 from ragkit.settings import RetrievalMode, Settings
 

@@ -26,7 +26,7 @@ from ragkit.index import (
     find_generation,
     switch_organization,
 )
-from ragkit.rows import vector_row
+from ragkit.ingest.rows import vector_row
 from ragkit.schema import (
     Chunk,
     Document,
@@ -264,10 +264,7 @@ def _mark(
 
 
 def _rechunk(kit: RagKit, chunk_size: int, document_id: uuid.UUID) -> None:
-    from ragkit.ingest import Pipeline
-
-    settings = kit.settings.replace(chunk_size=chunk_size)
-    pipeline = Pipeline(kit.database, settings, kit.model_named, kit.stores, kit.corpus)
+    pipeline = kit.pipeline.with_settings(kit.settings.replace(chunk_size=chunk_size))
     pipeline.process_document(document_id, force=True)
 
 

@@ -15,7 +15,8 @@ from ragkit import RagKit, Settings
 from ragkit.chunking import make_splitter, source_text
 from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.index import active_index
-from ragkit.ingest import IngestResult, Pipeline, Prepared
+from ragkit.ingest import IngestResult, Pipeline, PreparedDocument
+from ragkit.ingest.embed import embed_documents
 from ragkit.readers import PDFPages, detect_content_type, read_file
 from ragkit.schema import Chunk, ChunkTerm, Document, DocumentUnit
 
@@ -222,12 +223,12 @@ def test_a_group_of_documents_is_stored_in_one_transaction(
     for number in range(3):
         paths.append(workdir / f"guide-{number}.txt")
         paths[-1].write_text(f"Guide {number}: how to configure feature {number} step by step.")
-    jobs = []
+    prepared = []
     for path in paths:
         started = kit.pipeline._start(path, organization)
         assert not isinstance(started, IngestResult)
-        jobs.append(started[1])
-    kit.pipeline._embed_jobs(jobs)
+        prepared.append(started.prepared)
+    embedded = embed_documents(prepared)
     commits: list[object] = []
 
     def count(connection: object) -> None:
@@ -235,7 +236,7 @@ def test_a_group_of_documents_is_stored_in_one_transaction(
 
     sa.event.listen(kit.database.engine, "commit", count)
     try:
-        assert kit.pipeline.store_many(jobs) == [1, 1, 1]
+        assert kit.pipeline.storage.store_many(embedded) == [1, 1, 1]
     finally:
         sa.event.remove(kit.database.engine, "commit", count)
     assert len(commits) == 1
@@ -249,20 +250,20 @@ def test_a_group_of_documents_is_stored_in_one_transaction(
 def test_a_document_that_cannot_be_stored_fails_alone(
     kit: RagKit, organization: str, workdir: Path
 ) -> None:
-    jobs: list[Prepared] = []
+    prepared: list[PreparedDocument] = []
     for number in range(3):
         path = workdir / f"policy-{number}.txt"
         path.write_text(f"Policy {number}: refunds are issued within {number + 5} days.")
         started = kit.pipeline._start(path, organization)
         assert not isinstance(started, IngestResult)
-        jobs.append(started[1])
-    kit.pipeline._embed_jobs(jobs)
-    kit.delete_document(jobs[1].document_id, organization)  # gone before its chunks are stored
-    stored = kit.pipeline.store_many(jobs)
+        prepared.append(started.prepared)
+    embedded = embed_documents(prepared)
+    kit.delete_document(prepared[1].document_id, organization)  # gone before it is stored
+    stored = kit.pipeline.storage.store_many(embedded)
     assert stored[0] == stored[2] == 1
     assert isinstance(stored[1], DocumentNotFound)
     assert [hit.document_id for hit in kit.retrieve("refunds policy 0", organization, top_k=1)] == [
-        jobs[0].document_id
+        prepared[0].document_id
     ]
 
 
@@ -346,7 +347,7 @@ def assert_stored_as_if_ingested_afresh(
     """Chunks, spans, vector rows, postings and units equal those of a first ingest."""
     pipeline = pipeline or kit.pipeline
     units = read_file(path, detect_content_type(path.read_bytes(), path.name))
-    expected = pipeline.chunk_units(units, kit.model)
+    expected = pipeline.preparer.chunk_units(units, kit.model)
     text = source_text(units)
     with kit.database.sessions() as session:
         chunks = list(
@@ -482,9 +483,7 @@ def test_a_new_chunk_size_chunks_every_page_again(
     pages[1] = page_text("restore", 20)
     write_pdf(path, pages)
     recorder = Recorder(kit, monkeypatch)
-    smaller = Pipeline(
-        kit.database, kit.settings.replace(chunk_size=60), kit.model_named, kit.stores, kit.corpus
-    )
+    smaller = kit.pipeline.with_settings(kit.settings.replace(chunk_size=60))
     assert smaller.ingest_file(path, organization).outcome == "updated"
     assert recorder.pages == [1, 2, 3]
     assert_stored_as_if_ingested_afresh(kit, document_id, path, smaller)
