@@ -172,7 +172,8 @@ def test_an_unused_generation_is_retired_first_and_its_table_dropped_later(
     kit: RagKit,
 ) -> None:
     from ragkit.index import create_generation
-    from ragkit.reindex import _drop_unused_generations, drop_retired_generations
+    from ragkit.reindex import drop_retired_generations
+    from ragkit.reindex.finish import _drop_unused_generations
     from ragkit.schema import IndexStatus
 
     def table_exists(name: str) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from rq import get_current_job
 
-from ragkit import reindex
+import ragkit
 from webapp.services import webhooks
 from workers.context import knowledge_base
 from workers.limits import limit_failures
@@ -32,7 +32,7 @@ def process_document(document_id: str, force: bool = False) -> str:
 
 def reindex_batch(run_id: str, batch: int) -> dict[str, Any]:
     """Reindex one batch of a run (switching the index after the last); returns the progress."""
-    return reindex.reindex_batch(knowledge_base(), uuid.UUID(run_id), batch).to_json()
+    return ragkit.reindex_batch(knowledge_base(), uuid.UUID(run_id), batch).to_json()
 
 
 def deliver_handoff(handoff_id: str) -> str:
