@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 QUESTION ?= How do I reset my password?
 PORT ?= 5000
 
-.PHONY: setup run demo test lint typecheck browser clean
+.PHONY: setup run demo test lint typecheck browser schema-diagram clean
 
 setup: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ browser:
 		|| { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 \
 			&& apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
 		|| echo "chromium is missing and could not be installed: the browser tests will fail"
+
+# docs/schema.md from the models, after a model changes (a test fails while it is stale).
+schema-diagram: setup
+	$(BIN)/python -m migrations.schema_diagram
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -12,9 +12,9 @@ from alembic.migration import MigrationContext
 from flask import Flask
 
 import webapp.models  # noqa: F401 - the tables the diagram and the comparison need
+from migrations.schema_diagram import SCHEMA_DOC, render
 from webapp import create_app
 from webapp.extensions import db
-from webapp.schema_diagram import SCHEMA_DOC, render
 
 
 def outside_vector_tables(obj: Any, name: str | None, type_: str, *_: Any) -> bool:
@@ -53,5 +53,5 @@ def test_flask_db_upgrade_on_an_empty_database_gives_the_models_schema(
 
 def test_docs_schema_md_is_up_to_date() -> None:
     assert SCHEMA_DOC.read_text() == render(db.metadata), (
-        "docs/schema.md is stale: run `python -m webapp.schema_diagram`"
+        "docs/schema.md is stale: run `python -m migrations.schema_diagram`"
     )

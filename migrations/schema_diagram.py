@@ -1,7 +1,7 @@
 """Write ``docs/schema.md``: a Mermaid ER diagram of every table, from the models' metadata.
 
-Run ``python -m webapp.schema_diagram`` after changing a model; a test fails while the file is
-stale.
+Run ``make schema-diagram`` (``python -m migrations.schema_diagram``) after changing a model; a
+test fails while the file is stale.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ SCHEMA_DOC = Path(__file__).resolve().parent.parent / "docs" / "schema.md"
 
 HEADER = """# Database schema
 
-Generated from the SQLAlchemy metadata by `python -m webapp.schema_diagram`; do not edit by hand.
+Generated from the SQLAlchemy metadata by `make schema-diagram`; do not edit by hand.
 ragkit owns `documents`, `chunks`, `chunk_terms`, `vector_indexes`, `organization_indexes` and
 `stored_files` with `stored_file_parts` (uploaded files' bytes, in 1 MiB parts); the web
 application owns the rest. ragkit's `organization_id` columns hold the web
