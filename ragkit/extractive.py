@@ -100,7 +100,7 @@ class SentenceVectors:
                     found[text] = vector
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            found.update(zip(missing, model.embed_texts(missing)))
+            found.update(zip(missing, model.embed_sentences(missing)))
         with self._lock:
             for text, vector in found.items():
                 self._vectors[(model.name, text)] = vector

@@ -19,8 +19,11 @@ DEFAULT_EMBED_MODEL = "local:all-MiniLM-L6-v2"
 #: How a local model runs: ``auto`` picks ``torch-bf16`` where the CPU computes in bfloat16
 #: natively (same vectors to a cosine of 0.99998, about twice as fast) and ``torch`` elsewhere.
 EMBED_BACKENDS = ("auto", "torch", "torch-bf16", "onnx", "onnx-int8")
-# A question is one short text: ONNX Runtime embeds it several times faster than PyTorch.
-QUERY_BACKENDS = ("onnx", "onnx-int8")
+# A question is one short text: ONNX Runtime embeds it several times faster than PyTorch, and
+# without loading PyTorch at all. ``auto`` uses ``onnx`` for models the ONNX graph reproduces
+# (mean-pooled, normalised sentence-transformers) and the passages' runtime otherwise; empty
+# means the passages' runtime.
+QUERY_BACKENDS = ("auto", "onnx", "onnx-int8")
 _LIMITS = DocumentLimits()
 
 
@@ -41,7 +44,8 @@ class Settings:
     embed_dim: int | None = None
     embed_batch_size: int = 64
     embed_backend: str = "auto"
-    query_backend: str = ""
+    query_backend: str = "auto"
+    model_cache: Path | None = None
     chunk_size: int = 200
     chunk_overlap: int = 30
     top_k: int = 5
@@ -140,6 +144,11 @@ class Settings:
         )
 
     @property
+    def models_dir(self) -> Path:
+        """Where exported model files are cached (``RAGKIT_MODEL_CACHE``, else ``home/models``)."""
+        return self.model_cache or self.home / "models"
+
+    @property
     def pipeline_signature(self) -> str:
         """What decides a document's chunks: a change here means re-chunking."""
         signature = (
@@ -168,6 +177,7 @@ ENVIRONMENT: dict[str, tuple[str, Any]] = {
     "embed_batch_size": ("RAGKIT_EMBED_BATCH_SIZE", int),
     "embed_backend": ("RAGKIT_EMBED_BACKEND", _mode),
     "query_backend": ("RAGKIT_QUERY_BACKEND", _mode),
+    "model_cache": ("RAGKIT_MODEL_CACHE", lambda raw: Path(raw).expanduser()),
     "chunk_size": ("RAGKIT_CHUNK_SIZE", int),
     "chunk_overlap": ("RAGKIT_CHUNK_OVERLAP", int),
     "top_k": ("RAGKIT_TOP_K", int),

@@ -22,6 +22,9 @@ from ragkit.database import Database, normalise_url, start_embedded
 from tests.outage_servers import PostgresServer, RedisServer
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
+# The model's ONNX graph is exported once for all tests and the processes they start.
+MODEL_CACHE = Path(os.environ.get("RAGKIT_TEST_HOME", "/tmp/ragkit-test")) / "models"
+os.environ.setdefault("RAGKIT_MODEL_CACHE", str(MODEL_CACHE))
 
 
 def _server_url() -> sa.URL:
@@ -66,7 +69,11 @@ def empty_database(database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(database_url=database_url, home=tmp_path_factory.mktemp("home"))
+    return Settings(
+        database_url=database_url,
+        home=tmp_path_factory.mktemp("home"),
+        model_cache=Path(os.environ["RAGKIT_MODEL_CACHE"]),
+    )
 
 
 @pytest.fixture(scope="session")

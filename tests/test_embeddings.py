@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from ragkit import Settings
 from ragkit.embeddings import load_embedding_model, native_bfloat16, resolve_backend
-from ragkit.errors import ConfigurationError
+from ragkit.errors import ConfigurationError, EmbeddingError
 
 TEXTS = [
     "How do I reset my password?",
@@ -30,20 +35,67 @@ def test_the_onnx_backend_reproduces_the_torch_vectors(settings: Settings) -> No
     assert onnx_model.dimensions == torch_model.dimensions == 384
     for ours, reference in zip(onnx_model.embed_texts(TEXTS), torch_model.embed_texts(TEXTS)):
         assert cosine(ours, reference) > 0.999
-    assert list(settings.home.glob("models/*-onnx.onnx"))
+    assert list(settings.models_dir.glob("*-onnx.onnx"))
 
 
 def test_questions_can_be_embedded_by_onnx_while_passages_stay_on_torch(
     settings: Settings,
 ) -> None:
-    passages = load_embedding_model(settings.replace(embed_backend="torch"))
+    passages = load_embedding_model(settings.replace(embed_backend="torch", query_backend=""))
     split = load_embedding_model(settings.replace(embed_backend="torch", query_backend="onnx"))
-    assert type(split.query_embedding).__name__ == "OnnxEmbedding"
+    assert type(split.query_encoder).__name__ == "OnnxEncoder"
     assert split.embed_texts(TEXTS) == passages.embed_texts(TEXTS)  # passages unchanged
     for text in TEXTS:
         question = split.embed_query(text)
         assert question != passages.embed_query(text)  # computed by the other runtime...
         assert cosine(question, passages.embed_query(text)) > 0.9999  # ...to the same vector
+
+
+def test_questions_are_embedded_without_pytorch_once_the_graph_is_cached(
+    settings: Settings,
+) -> None:
+    model = load_embedding_model(settings)  # the default: exports the graph if it is missing
+    assert model.query_encoder is not None
+    probe = (
+        "import json, sys; from ragkit import Settings;"
+        "from ragkit.embeddings import load_embedding_model;"
+        "model = load_embedding_model(Settings.from_env());"
+        f"vector = model.embed_query({TEXTS[0]!r}); tokens = model.count_tokens({TEXTS[1]!r});"
+        "print(json.dumps([vector, tokens, sorted({'torch', 'transformers'} & set(sys.modules))]))"
+    )
+    environment = os.environ | {"RAGKIT_HOME": str(settings.home)}
+    environment["RAGKIT_MODEL_CACHE"] = str(settings.models_dir)
+    done = subprocess.run(
+        [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
+    )
+    vector, tokens, heavy = json.loads(done.stdout)
+    assert heavy == []
+    assert cosine(vector, model.embed_query(TEXTS[0])) > 0.99999
+    transformers_tokenizer = model.embedding._model.tokenizer  # type: ignore[attr-defined]
+    counted = len(transformers_tokenizer.encode(TEXTS[1], add_special_tokens=False))
+    assert tokens == model.count_tokens(TEXTS[1]) == counted
+
+
+def test_auto_falls_back_to_pytorch_for_questions_when_the_export_fails(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the model cache should be")
+    with caplog.at_level(logging.WARNING, logger="ragkit.embeddings"):
+        model = load_embedding_model(settings.replace(model_cache=blocked))
+    assert model.query_encoder is None
+    assert "questions are embedded with PyTorch" in caplog.text
+    reference = load_embedding_model(settings.replace(query_backend=""))
+    assert model.embed_query(TEXTS[0]) == reference.embed_query(TEXTS[0])
+
+
+def test_an_export_that_fails_is_an_error_when_onnx_is_asked_for(
+    settings: Settings, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the model cache should be")
+    with pytest.raises(EmbeddingError, match="could not export"):
+        load_embedding_model(settings.replace(model_cache=blocked, query_backend="onnx-int8"))
 
 
 def test_an_unknown_query_backend_is_refused(settings: Settings) -> None:

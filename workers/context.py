@@ -34,6 +34,6 @@ def use_knowledge_base(kit: RagKit) -> None:
 def load_model() -> None:
     """Load what every job needs now, so forked work horses share it instead of each loading
     it again: the configured embedding model, the language detector and the job code."""
-    _ = knowledge_base().model
+    _ = knowledge_base().model.embedding  # the passages' runtime (PyTorch), not only questions'
     load_detector()
     import workers.jobs  # noqa: F401  (imported once here, not in every horse)

@@ -126,7 +126,7 @@ def refresh(organization: Organization, limit: int | None) -> int:
     groups = open_groups(organization.id, model.name)
     for start in range(0, len(rows), BATCH_SIZE):
         batch = rows[start : start + BATCH_SIZE]
-        vectors = model.embed_texts([row[2] for row in batch])
+        vectors = model.embed_sentences([row[2] for row in batch])
         for row, vector in zip(batch, vectors):
             place(organization.id, model.name, groups, row, unit(vector))
     db.session.commit()
