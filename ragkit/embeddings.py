@@ -16,37 +16,22 @@ Runtime), or ``auto`` (default): ``torch-bf16`` on CPUs with native bfloat16 ins
 
 from __future__ import annotations
 
-import json
-import logging
 import os
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from llama_index.core.base.embeddings.base import BaseEmbedding
 
 from ragkit.errors import ConfigurationError, EmbeddingError
-from ragkit.onnx_embedding import (
-    ONNX_BACKENDS,
-    OnnxEmbedding,
-    OnnxEncoder,
-    batch_tokenizer,
-    counting_tokenizer,
-    onnx_model_file,
-    onnx_model_path,
-    tokenizer_file,
-)
+from ragkit.local_models import ModelFiles, SentenceModel, query_encoder
+from ragkit.onnx_embedding import ONNX_BACKENDS, OnnxEncoder, counting_tokenizer
 from ragkit.settings import Settings
-
-if TYPE_CHECKING:
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
 Tokenizer = Callable[[str], Sequence[Any]]
 _cache: dict[tuple[str, int, str, str, Path], EmbeddingModel] = {}
 _cache_lock = threading.Lock()
-log = logging.getLogger(__name__)
 
 
 class EmbeddingModel:
@@ -219,7 +204,7 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
     model = SentenceModel(name, settings, backend)
     if files is None:  # a hub name: what the model is can only be learnt by loading it
         files = model.files()
-    encoder = _query_encoder(model, files, resolve_query_backend(settings.query_backend, backend))
+    encoder = query_encoder(model, files, resolve_query_backend(settings.query_backend, backend))
     embedding: BaseEmbedding | Callable[[], BaseEmbedding] = model.torch_embedding
     if backend in ONNX_BACKENDS:  # cheap to build, and without PyTorch once exported
         embedding = model.onnx_embedding(
@@ -235,184 +220,6 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
         backend=backend,
         query_encoder=encoder.encoder if encoder else None,
     )
-
-
-@dataclass(frozen=True)
-class ModelFiles:
-    """What a sentence-transformers model is, as its directory says, without loading it."""
-
-    source: str
-    tokenizer: Any  # a ``tokenizers.Tokenizer``
-    max_length: int
-    dimensions: int
-    modules: tuple[str, ...]
-    mean_pooled: bool
-
-    @property
-    def onnx_exportable(self) -> bool:
-        """Whether the exported graph (mean pooling, normalisation) computes this model."""
-        return self.modules == ("Transformer", "Pooling", "Normalize") and self.mean_pooled
-
-    @classmethod
-    def read(cls, name: str) -> ModelFiles | None:
-        """Read a local directory, for the layout the ONNX graph computes; otherwise None.
-
-        Other layouts (a Dense projection, CLS pooling) are only known for sure by loading them.
-        """
-        directory = Path(name)
-        try:
-            modules = json.loads((directory / "modules.json").read_text())
-            kinds = tuple(module["type"].rpartition(".")[2] for module in modules)
-            pooling = json.loads((directory / modules[1]["path"] / "config.json").read_text())
-            config = json.loads((directory / "sentence_bert_config.json").read_text())
-            files = cls(
-                source=name,
-                tokenizer=tokenizer_file(directory),
-                max_length=int(config.get("max_seq_length") or 512),
-                # Older and newer sentence-transformers name these two differently.
-                dimensions=int(
-                    pooling.get("word_embedding_dimension") or pooling["embedding_dimension"]
-                ),
-                modules=kinds,
-                mean_pooled=pooling.get("pooling_mode") == "mean"
-                or bool(pooling.get("pooling_mode_mean_tokens")),
-            )
-        except Exception:  # missing or malformed files (tokenizers raises plain Exception)
-            return None
-        return files if files.onnx_exportable else None
-
-
-@dataclass(frozen=True)
-class QueryEncoder:
-    """An ONNX Runtime encoder and the backend it was exported for."""
-
-    encoder: OnnxEncoder
-    backend: str
-
-
-def _query_encoder(model: SentenceModel, files: ModelFiles, backend: str) -> QueryEncoder | None:
-    """The ONNX encoder for questions, exporting the graph once if it is not cached yet.
-
-    With ``RAGKIT_QUERY_BACKEND=auto`` a model the graph cannot reproduce, or an export that
-    fails, leaves questions to the passages' runtime (logged); asked for by name, both are errors.
-    """
-    if backend not in ONNX_BACKENDS:
-        return None
-    chosen = model.settings.query_backend != "auto" or model.backend in ONNX_BACKENDS
-    if not files.onnx_exportable:
-        if chosen:
-            raise ConfigurationError(
-                f"the {backend} backend supports mean-pooled, normalised sentence-transformers "
-                f"models; {files.source} is {' + '.join(files.modules)}: use torch"
-            )
-        return None
-    try:
-        path = model.onnx_file(backend)
-    except EmbeddingError as error:
-        if chosen:
-            raise
-        log.warning("questions are embedded with PyTorch: %s", error)
-        return None
-    tokenizer = batch_tokenizer(files.tokenizer, files.max_length)
-    return QueryEncoder(OnnxEncoder(path, tokenizer, model.settings.embed_batch_size), backend)
-
-
-class SentenceModel:
-    """The sentence-transformers model behind a local runtime, loaded with PyTorch on first use."""
-
-    def __init__(self, name: str, settings: Settings, backend: str) -> None:
-        self.name = name
-        self.settings = settings
-        self.backend = backend
-        self._embedding: HuggingFaceEmbedding | None = None
-        self._lock = threading.Lock()
-
-    def torch_embedding(self) -> HuggingFaceEmbedding:
-        """LlamaIndex's embedding of the model run by PyTorch (loaded once)."""
-        with self._lock:
-            if self._embedding is None:
-                self._embedding = self._load_torch()
-            return self._embedding
-
-    def _load_torch(self) -> HuggingFaceEmbedding:
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()
-        # Chunking measures whole pages in tokens; the "longer than 256" warning is expected.
-        transformers_logging.set_verbosity_error()
-        torch_backend = self.backend if self.backend.startswith("torch") else "torch"
-        try:
-            return _huggingface_class(torch_backend)(
-                model_name=self.name,
-                embed_batch_size=self.settings.embed_batch_size,
-                device="cpu",
-            )
-        except Exception as error:  # missing files, no network for a hub name, bad weights
-            raise EmbeddingError(
-                f"could not load the embedding model {self.name!r}: {error}"
-            ) from error
-
-    def files(self) -> ModelFiles:
-        """What the loaded model is (for hub names, whose directory is not known)."""
-        transformer: Any = self.torch_embedding()._model
-        kinds = tuple(type(module).__name__ for module in transformer)
-        config = transformer[1].get_config_dict() if len(kinds) > 1 else {}
-        mean = config.get("pooling_mode") == "mean" or config.get("pooling_mode_mean_tokens")
-        return ModelFiles(
-            source=self.name,
-            tokenizer=transformer.tokenizer.backend_tokenizer,
-            max_length=int(transformer.max_seq_length or 512),
-            dimensions=_dimension(transformer),
-            modules=kinds,
-            mean_pooled=bool(mean),
-        )
-
-    def onnx_file(self, backend: str) -> Path:
-        """The model's ONNX file for ``backend``, exported (with PyTorch) the first time."""
-        path = onnx_model_path(self.name, backend, self.settings.models_dir)
-        if path.exists():
-            return path
-        transformer = self.torch_embedding()._model
-        return onnx_model_file(transformer, self.name, backend, self.settings.models_dir)
-
-    def onnx_embedding(self, files: ModelFiles, encoder: QueryEncoder | None) -> BaseEmbedding:
-        """Passages embedded by ONNX Runtime (``RAGKIT_EMBED_BACKEND=onnx`` or ``onnx-int8``)."""
-        if encoder is None:
-            path = self.onnx_file(self.backend)
-            tokenizer = batch_tokenizer(files.tokenizer, files.max_length)
-            encoder = QueryEncoder(
-                OnnxEncoder(path, tokenizer, self.settings.embed_batch_size), self.backend
-            )
-        return OnnxEmbedding(encoder.encoder, embed_batch_size=self.settings.embed_batch_size)
-
-
-def _huggingface_class(backend: str) -> type[HuggingFaceEmbedding]:
-    """LlamaIndex's HuggingFaceEmbedding, or for ``torch-bf16`` one that runs it in bfloat16."""
-    import torch
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-    if backend != "torch-bf16":
-        return HuggingFaceEmbedding
-
-    class BFloat16HuggingFaceEmbedding(HuggingFaceEmbedding):
-        """Matrix products in bfloat16 with float32 accumulation (CPU autocast)."""
-
-        @classmethod
-        def class_name(cls) -> str:
-            return "BFloat16HuggingFaceEmbedding"
-
-        def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                vectors: list[list[float]] = super()._embed(inputs, prompt_name)
-            return vectors
-
-    return BFloat16HuggingFaceEmbedding
-
-
-def _dimension(transformer: Any) -> int:
-    method = getattr(transformer, "get_embedding_dimension", None)
-    method = method or transformer.get_sentence_embedding_dimension
-    return int(method())
 
 
 def _load_openai(name: str, settings: Settings) -> EmbeddingModel:

@@ -81,7 +81,7 @@ def test_auto_falls_back_to_pytorch_for_questions_when_the_export_fails(
 ) -> None:
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the model cache should be")
-    with caplog.at_level(logging.WARNING, logger="ragkit.embeddings"):
+    with caplog.at_level(logging.WARNING, logger="ragkit.local_models"):
         model = load_embedding_model(settings.replace(model_cache=blocked))
     assert model.query_encoder is None
     assert "questions are embedded with PyTorch" in caplog.text
