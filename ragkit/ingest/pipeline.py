@@ -1,8 +1,9 @@
 """The stages in order: prepare (:mod:`.prepare`), embed (:mod:`.embed`), store (:mod:`.store`).
 
-A worker processes one recorded document at a time (:meth:`Pipeline.process_document`);
-``ragkit ingest`` runs many files, embedding a group of them in a background thread while the
-next files are prepared and the previous group is stored.
+A worker processes one recorded document at a time (:meth:`Pipeline.process_document`).
+``ragkit ingest`` first records each file's document, as an upload does (:mod:`.record`), then
+takes the same stages, embedding a group of files in a background thread while the next files
+are prepared and the previous group is stored.
 """
 
 from __future__ import annotations
@@ -14,19 +15,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-import sqlalchemy as sa
-
 from ragkit.database import Database
-from ragkit.errors import DocumentTooLarge, RagkitError
+from ragkit.errors import RagkitError
 from ragkit.index import VectorStores
 from ragkit.ingest.embed import BackgroundEmbedding, Embedded, embed_documents
-from ragkit.ingest.prepare import FileContent, ModelResolver, PreparedDocument, Preparer
+from ragkit.ingest.prepare import ModelResolver, PreparedDocument, Preparer
+from ragkit.ingest.record import record_file
 from ragkit.ingest.results import IngestResult, Outcome, ProgressCallback
-from ragkit.ingest.sources import file_digest, title_from_path
-from ragkit.ingest.status import mark_processing
 from ragkit.ingest.store import Storage
 from ragkit.ingest.texts import TextItem, ingest_texts
-from ragkit.readers import detect_content_type
 from ragkit.schema import Document
 from ragkit.settings import Settings
 
@@ -105,17 +102,18 @@ class Pipeline:
     def ingest_file(
         self, path: Path, organization: str, *, title: str | None = None
     ) -> IngestResult:
-        """Add or update the document read from ``path``; unchanged files cost one hash."""
-        started = self._start(path, organization, title=title)
-        if isinstance(started, IngestResult):
-            return started
-        (embedded,) = embed_documents([started.prepared])
+        """Add or update the document read from ``path``; unchanged files cost one hash.
+
+        The document is recorded first, as an upload does, then processed as a worker does.
+        """
+        recorded = record_file(self.preparer, path, organization, title=title)
+        if isinstance(recorded, IngestResult):
+            return recorded
         try:
-            document = self.storage.store(embedded)
+            document = self.process_document(recorded.document_id)
         except RagkitError as error:
-            return IngestResult.failure(path, str(error), started.prepared.document_id)
-        self.corpus.forget(organization)
-        return IngestResult(str(path), started.outcome, document.id, document.chunk_count)
+            return IngestResult.failure(path, str(error), recorded.document_id)
+        return IngestResult(str(path), recorded.outcome, document.id, document.chunk_count)
 
     def ingest_files(
         self,
@@ -218,57 +216,16 @@ class Pipeline:
         except Exception as error:
             return IngestResult.failure(path, f"{path.name}: {error!r}")
 
-    def _start(
-        self, path: Path, organization: str, *, title: str | None = None
-    ) -> IngestResult | PreparedFile:
-        """Record the file's document and chunk it, in one transaction; or say why not.
-
-        Returns ``unchanged`` for a file already stored from the same bytes and settings.
-        """
-        content = _read_file(path, self.settings)
-        if isinstance(content, IngestResult):
-            return content
+    def _start(self, path: Path, organization: str) -> IngestResult | PreparedFile:
+        """Record the file's document, as an upload does, and prepare it as a worker does; or
+        say why not (``unchanged`` for a file stored from the same bytes and settings)."""
+        recorded = record_file(self.preparer, path, organization)
+        if isinstance(recorded, IngestResult):
+            return recorded
         try:
-            content_type = detect_content_type(content.data, path.name)
+            prepared = self.preparer.prepare(recorded.document_id)
         except RagkitError as error:
-            return IngestResult.failure(path, str(error))
-        source = str(path.resolve())
-        with self.database.sessions() as session:
-            document = session.scalars(
-                sa.select(Document)
-                .where(Document.organization_id == organization, Document.source == source)
-                .order_by(Document.created_at)
-            ).first()
-            index = self.preparer.index_for(session, organization)
-            if document is not None and self.preparer.is_current(document, content.digest, index):
-                session.commit()
-                return IngestResult(str(path), Outcome.UNCHANGED, document.id)
-            outcome = Outcome.UPDATED if document is not None else Outcome.ADDED
-            base = self.preparer.reusable_units(session, document, index)
-            if document is None:
-                document = Document(id=uuid.uuid4(), organization_id=organization, source=source)
-                session.add(document)
-            document.title = title or document.title or title_from_path(path)
-            document.file_path = source
-            document.content_type = content_type
-            document.file_size = len(content.data)
-            document.content_hash = content.digest
-            mark_processing(document)
-            session.flush()
-            try:
-                prepared = self.preparer.chunk(session, document, index, content, base)
-            except RagkitError as error:
-                return IngestResult.failure(path, str(error), document.id)
-            return PreparedFile(path, outcome, prepared)
-
-
-def _read_file(path: Path, settings: Settings) -> FileContent | IngestResult:
-    """The file's bytes within the size limit, or why they cannot be read."""
-    try:
-        settings.limits.check_file_size(path.stat().st_size)
-        data = path.read_bytes()
-    except OSError as error:
-        return IngestResult.failure(path, f"{path}: {error.strerror or error}")
-    except DocumentTooLarge as error:
-        return IngestResult.failure(path, f"{path.name}: {error}")
-    return FileContent(path, data, file_digest(data))
+            return IngestResult.failure(path, str(error), recorded.document_id)
+        if isinstance(prepared, Document):  # stored meanwhile, by another run
+            return IngestResult(str(path), Outcome.UNCHANGED, prepared.id)
+        return PreparedFile(path, recorded.outcome, prepared)

@@ -149,7 +149,7 @@ class Preparer:
             base = [] if force else self.reusable_units(session, document, index)
             mark_processing(document)
             session.commit()
-            return self.chunk(session, document, index, content, base)
+            return self._chunk(session, document, index, content, base)
 
     def _read(
         self, session: Session, document: Document, files: contextlib.ExitStack
@@ -172,7 +172,7 @@ class Preparer:
             raise DocumentTooLarge(reason) from None
         return FileContent(path, data, file_digest(data))
 
-    def chunk(
+    def _chunk(
         self,
         session: Session,
         document: Document,
