@@ -21,6 +21,8 @@ from ragkit import RagKit, Settings
 from ragkit.database import Database, normalise_url, start_embedded
 from tests.outage_servers import PostgresServer, RedisServer
 
+pytest_plugins = ["tests.fixtures"]
+
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "docs"
 # The model's ONNX graph is exported once for all tests and the processes they start.
 MODEL_CACHE = Path(os.environ.get("RAGKIT_TEST_HOME", "/tmp/ragkit-test")) / "models"

@@ -18,7 +18,6 @@ import os
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from flask import Flask
 from werkzeug.serving import make_server
 
 from ragkit import Document, RagKit
+from tests.fixtures import app_config_for
 from webapp import create_app
 from webapp.demo import DemoInfo, seed_demo
 from webapp.extensions import db
@@ -96,22 +96,18 @@ def artifacts() -> Path:
 
 @pytest.fixture(scope="session")
 def browser_app(
-    database_url: str, kit: RagKit, tmp_path_factory: pytest.TempPathFactory
+    database_url: str, redis_url: str, kit: RagKit, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Flask]:
-    redis_url = os.environ.get("WEBAPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/11")
     redis.Redis.from_url(redis_url).flushdb()
+    media_root = tmp_path_factory.mktemp("browser-media")
     app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE_URL": database_url,
-            "REDIS_URL": redis_url,
-            "SECRET_KEY": "browser-test-secret",
-            "JWT_SECRET_KEY": "browser-test-jwt-secret-long-enough-for-hs256",
-            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=1),
-            "MEDIA_ROOT": str(tmp_path_factory.mktemp("browser-media")),
-            "RAGKIT_SETTINGS": kit.settings,
-            "PUBLIC_CONVERSATIONS_PER_IP": "1000 per hour",
-        }
+        app_config_for(
+            database_url,
+            redis_url,
+            kit,
+            media_root,
+            PUBLIC_CONVERSATIONS_PER_IP="1000 per hour",
+        )
     )
     app.extensions["ragkit"] = kit
     yield app

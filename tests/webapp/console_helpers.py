@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from webapp.extensions import db
 from webapp.models import Conversation, Feedback, HandoffRequest, Message, MessageCitation
 

@@ -13,7 +13,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import PASSWORD, Account, AuthActions
+from tests.fixtures import PASSWORD, Account, AuthActions
 from tests.webapp.console_helpers import csrf_token
 from webapp import create_app
 from webapp.extensions import db

@@ -28,7 +28,7 @@ from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token, create_refresh_token
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import PASSWORD, Account, AuthActions
+from tests.fixtures import PASSWORD, Account, AuthActions
 from tests.webapp.test_public_widget import ORIGIN, Visitor, ask, create_widget, visit
 
 CREDENTIALS = (

@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from webapp import create_app
 from webapp.config import DEVELOPMENT_SECRET
 from webapp.errors import InsecureConfiguration

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from flask_jwt_extended import create_access_token
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import PASSWORD, Account, AuthActions
+from tests.fixtures import PASSWORD, Account, AuthActions
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import Account, AuthActions, Library
+from tests.fixtures import Account, AuthActions, Library
 
 CITATION_FIELDS = {
     "n",

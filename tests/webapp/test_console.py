@@ -14,7 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import Account, AuthActions
+from tests.fixtures import Account, AuthActions
 from tests.webapp.console_helpers import add_exchange, csrf_token, post_form, sign_in, text
 from tests.webapp.test_chat import ask, start
 from tests.webapp.test_public_widget import create_widget

@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from tests.webapp.console_helpers import add_exchange, post_form, sign_in, text
 from tests.webapp.test_chat import ask, start
 from tests.webapp.test_public_widget import create_widget

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from ragkit import RagKit
 from ragkit.files import StoredFile
-from tests.webapp.conftest import Account, AuthActions, Library
+from tests.fixtures import Account, AuthActions, Library
 
 
 def stored_files(kit: RagKit, organization: str) -> dict[str, int]:

@@ -15,7 +15,7 @@ from werkzeug.test import TestResponse
 
 import ragkit
 from ragkit import RagKit, RagkitError
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from webapp import create_app
 from webapp.errors import RAGKIT_CODES, RAGKIT_STATUSES, code_for, ragkit_code_for, status_for
 

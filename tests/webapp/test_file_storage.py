@@ -24,8 +24,8 @@ from werkzeug.serving import make_server
 
 from ragkit import Document, DocumentReadError, RagKit
 from ragkit.files import PART_SIZE, StoredFile, StoredFilePart, local_copy, lock_content, store
+from tests.fixtures import Account
 from tests.schema_steps import migrate
-from tests.webapp.conftest import Account
 from webapp import create_app
 from webapp.extensions import db
 

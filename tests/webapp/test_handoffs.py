@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import Account, AuthActions
+from tests.fixtures import Account, AuthActions
 from tests.webapp.test_public_widget import Visitor, ask, assert_error, create_widget, visit
 from tests.webhook_receiver import Receiver, webhook_receiver
 

@@ -10,7 +10,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import PASSWORD, Account
+from tests.fixtures import PASSWORD, Account
 
 HUGE = 9223372036854775807
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import PASSWORD, Account, AuthActions
+from tests.fixtures import PASSWORD, Account, AuthActions
 
 
 def test_owners_invite_members_who_can_sign_in(client: FlaskClient, owner: Account) -> None:

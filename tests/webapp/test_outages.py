@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 
 from ragkit import Settings
 from ragkit.database import CONNECT_TIMEOUT_SECONDS, Database
+from tests.fixtures import Account, AuthActions
 from tests.outage_servers import PostgresServer, RedisServer
-from tests.webapp.conftest import Account, AuthActions
 from webapp import create_app
 from webapp.extensions import db
 

@@ -15,7 +15,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import Account, Library
+from tests.fixtures import Account, Library
 from webapp import create_app
 from webapp.extensions import db
 from webapp.models import Conversation, Feedback

@@ -19,8 +19,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
+from tests.fixtures import Account, AuthActions
 from tests.hostile_corpus import HOSTILE_MARKDOWN, HTML_PAGE
-from tests.webapp.conftest import Account, AuthActions
 from tests.webapp.test_public_widget import ORIGIN, create_widget, visit
 
 TAG = re.compile(r"<\s*/?\s*[A-Za-z!?]")

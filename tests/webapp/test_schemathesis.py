@@ -26,7 +26,7 @@ from flask_jwt_extended import create_access_token
 from hypothesis import HealthCheck, assume, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from tests.webapp.test_public_widget import ORIGIN, Visitor, create_widget, visit
 from webapp import create_app
 from webapp.request_checks import storable, strings_in

@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from webapp.demo import seed_demo
 
 

@@ -12,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from ragkit import Document
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from webapp.demo import DEMO_EMAIL, DEMO_WIDGET, ingest_examples, seed_demo
 from webapp.extensions import db
 from webapp.models import User, WidgetConfiguration

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.webapp.conftest import Account, AuthActions
+from tests.fixtures import Account, AuthActions
 
 WIDGET = {
     "name": "Help centre",

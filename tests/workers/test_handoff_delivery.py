@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from redis import Redis
 from rq.job import Job, JobStatus
 
-from tests.webapp.conftest import Account
+from tests.fixtures import Account
 from tests.webhook_receiver import Receiver, webhook_receiver
 from webapp.services.webhooks import WebhookDeliveryFailed
 from workers import jobs

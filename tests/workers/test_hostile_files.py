@@ -26,8 +26,8 @@ from rq.job import Job
 from ragkit import Chunk, Document, DocumentStatus, RagKit
 from ragkit.errors import RagkitError
 from ragkit.readers import detect_content_type
+from tests.fixtures import stored_rows
 from tests.hostile_corpus import TEST_LIMITS, HostileFile, generate
-from tests.workers.conftest import stored_rows
 from tests.workers.test_worker_process import (
     FINISH_SECONDS,
     ROOT,

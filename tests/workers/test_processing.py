@@ -13,8 +13,7 @@ from rq import Queue
 from rq.job import Job
 
 from ragkit import Document, DocumentStatus, RagKit
-from tests.webapp.conftest import Account
-from tests.workers.conftest import stored_rows
+from tests.fixtures import Account, stored_rows
 from workers.queue import INGEST, enqueue_processing, process_job_id
 from workers.recovery import MAX_CRASHES, crash_key, record_crash, requeue_stale
 

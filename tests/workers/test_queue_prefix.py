@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ from redis import Redis
 from rq import Queue
 
 from ragkit import ConfigurationError, Document, DocumentStatus, RagKit
-from tests.webapp.conftest import JWT_TEST_SECRET, Account, AuthActions
+from tests.fixtures import Account, AuthActions, app_config_for
 from webapp import create_app
 from webapp.extensions import db
 from workers.queue import QUEUES, process_job_id, queue_names, queue_prefix
@@ -32,17 +31,8 @@ def app_with_prefix(prefix: str, base: dict[str, Any]) -> Flask:
 def base_config(
     database_url: str, queue_redis_url: str, kit: RagKit, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, Any]:
-    return {
-        "TESTING": True,
-        "PROCESSING_MODE": "queue",
-        "DATABASE_URL": database_url,
-        "REDIS_URL": queue_redis_url,
-        "SECRET_KEY": "test-secret",
-        "JWT_SECRET_KEY": JWT_TEST_SECRET,
-        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=1),
-        "MEDIA_ROOT": str(tmp_path_factory.mktemp("prefixed-media")),
-        "RAGKIT_SETTINGS": kit.settings,
-    }
+    media_root = tmp_path_factory.mktemp("prefixed-media")
+    return app_config_for(database_url, queue_redis_url, kit, media_root, PROCESSING_MODE="queue")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from rq import Queue
 
 from ragkit import RagKit
 from ragkit.index import active_index
-from tests.webapp.conftest import Account, AuthActions
+from tests.fixtures import Account, AuthActions
 from workers.queue import REINDEX, reindex_job_id
 
 DOCUMENTS = ("faq.md", "troubleshooting.pdf", "release-notes.txt")

@@ -24,7 +24,7 @@ from rq import Worker
 from rq.job import Job
 
 from ragkit import Document, DocumentStatus, RagKit
-from tests.workers.conftest import stored_rows
+from tests.fixtures import stored_rows
 from webapp import create_app
 from workers.queue import enqueue_processing
 
