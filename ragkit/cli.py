@@ -10,12 +10,16 @@ import signal
 import sys
 import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ragkit.envfile import load_env_file
 from ragkit.errors import RagkitError
 from ragkit.settings import RETRIEVAL_MODES, Settings
+
+if TYPE_CHECKING:
+    from ragkit.ingest import IngestReport, IngestResult
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -123,34 +127,14 @@ def _organization(kit: Any, args: argparse.Namespace, *, existing: bool = False)
 
 
 def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from ragkit.ingest import IngestReport, IngestResult, collect_files
+    from ragkit.ingest import IngestResult, collect_files
 
     missing = [str(path) for path in args.paths if not path.exists()]
     kit = _kit(settings)
     organization = _organization(kit, args)
     files = collect_files(path for path in args.paths if path.exists())
-    report = IngestReport()
-    with tqdm(total=len(files), unit="file", file=sys.stderr, disable=None) as bar:
-
-        def advance(path: Path, result: IngestResult) -> None:
-            report.results.append(result)
-            bar.set_postfix_str(f"{path.name}: {result.outcome}", refresh=False)
-            bar.update()
-
-        try:
-            kit.ingest_path(*files, organization=organization, on_file=advance)
-        except Exception as error:  # the summary still says what was done before it
-            done = {result.path for result in report.results}
-            reason = str(error) if isinstance(error, RagkitError) else repr(error)
-            report.results.extend(
-                IngestResult.failure(path, f"{path}: not ingested, {reason}")
-                for path in files
-                if str(path) not in done
-            )
-    for path in missing:
-        report.results.append(IngestResult.failure(path, f"{path}: no such file"))
+    report = _ingest_with_progress(kit, files, organization)
+    report.results.extend(IngestResult.failure(path, f"{path}: no such file") for path in missing)
     summary = report.to_json()
     if args.json:
         print(json.dumps(summary))
@@ -163,6 +147,42 @@ def run_ingest(settings: Settings, args: argparse.Namespace) -> int:
         for failure in summary["failed"]:
             print(f"  failed: {failure['error']}", file=sys.stderr)
     return EXIT_FAILED if summary["failed"] else EXIT_OK
+
+
+@dataclass
+class IngestProgress:
+    """The progress bar of ``ragkit ingest`` and the report of the files done so far."""
+
+    bar: Any
+    report: IngestReport
+
+    def advance(self, path: Path, result: IngestResult) -> None:
+        self.report.results.append(result)
+        self.bar.set_postfix_str(f"{path.name}: {result.outcome}", refresh=False)
+        self.bar.update()
+
+
+def _ingest_with_progress(kit: Any, files: Sequence[Path], organization: str) -> IngestReport:
+    """Ingest the files under a progress bar; the report says what was done even if the run
+    ends early (the files not reached are failed)."""
+    from tqdm import tqdm
+
+    from ragkit.ingest import IngestReport, IngestResult
+
+    report = IngestReport()
+    with tqdm(total=len(files), unit="file", file=sys.stderr, disable=None) as bar:
+        progress = IngestProgress(bar, report)
+        try:
+            kit.ingest_path(*files, organization=organization, on_file=progress.advance)
+        except Exception as error:  # the summary still says what was done before it
+            done = {result.path for result in report.results}
+            reason = str(error) if isinstance(error, RagkitError) else repr(error)
+            report.results.extend(
+                IngestResult.failure(path, f"{path}: not ingested, {reason}")
+                for path in files
+                if str(path) not in done
+            )
+    return report
 
 
 def run_ask(settings: Settings, args: argparse.Namespace) -> int:
