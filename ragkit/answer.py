@@ -152,6 +152,9 @@ def abstain(question: str, model_name: str) -> Answer:
 
 
 class Answerer(Protocol):
+    """Answers a question from its retrieved chunks: ``ExtractiveAnswerer`` (offline) or
+    ``LLMAnswerer``; ``stream`` yields the text as it is produced, then the answer."""
+
     model_name: str
     # True when search_query rewrites follow-ups itself (an LLM condensing them); else the
     # conversation module resolves them from the retrieval evidence.

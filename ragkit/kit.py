@@ -188,14 +188,11 @@ class RagKit:
     # Retrieval and answers
 
     def retriever(self, organization: str | None = None) -> Retriever:
-        """Searches the organization's chunks with its active index and that index's model,
-        both resolved now: build one per question."""
+        """Searches the organization's chunks; build one per question, so that its searches
+        resolve the active index and model once."""
         organization = self._organization(organization)
-        with self.database.sessions() as session:
-            index = active_index(session, organization)
-            rows, embed_model = self.stores.row_model(index), index.embed_model
         bm25 = BM25(self.corpus, organization, self.settings.text_search_config)
-        return Retriever(self.database, rows, lambda: self.model_named(embed_model), bm25)
+        return Retriever(self.database, self.stores, self.model_named, bm25)
 
     def retrieve(
         self,

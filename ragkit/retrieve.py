@@ -12,7 +12,6 @@ import dataclasses
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 import sqlalchemy as sa
@@ -24,6 +23,7 @@ from ragkit.dense import nearest_chunks
 from ragkit.embeddings import EmbeddingModel
 from ragkit.errors import ConfigurationError
 from ragkit.fusion import Ranked, fuse
+from ragkit.index import VectorStores, active_index
 from ragkit.schema import Chunk, Document
 from ragkit.settings import RETRIEVAL_MODES, RetrievalMode, Settings
 
@@ -120,28 +120,52 @@ class SearchOptions:
         return dense if self.mode == "dense" else text
 
 
+@dataclass(frozen=True)
+class ActiveIndex:
+    """An organization's vector generation as a question found it: its rows and its model."""
+
+    rows: Any  # the SQLAlchemy row model of the generation's table
+    embed_model: str
+
+
 class Retriever:
     """Searches one organization's chunks with its active vector index and that index's model.
 
-    ``RagKit.retriever`` builds one per question, resolving the index and model once, so every
-    search for the question (a follow-up makes several) reads the same generation and embeds
-    with the model that built it; BM25 reads the kit's corpus statistics.
+    ``RagKit.retriever`` builds one per question. The index (and so the model) is resolved once,
+    by the first search or question embedding that needs it, so every search for the question
+    (a follow-up makes several) reads the same generation and embeds with the model that built
+    it, and a text-only search never resolves it. BM25 reads the kit's corpus statistics.
     """
 
     def __init__(
-        self, database: Database, rows: Any, model: Callable[[], EmbeddingModel], bm25: BM25
+        self,
+        database: Database,
+        stores: VectorStores,
+        models: Callable[[str], EmbeddingModel],
+        bm25: BM25,
     ) -> None:
         self.database = database
-        self.rows = rows  # the row model of the organization's active generation
+        self.stores = stores
         self.bm25 = bm25
         self.organization = bm25.organization
-        self._load_model = model
+        self._models = models
+        self._index: ActiveIndex | None = None
 
-    @cached_property
+    def index(self, session: Session) -> ActiveIndex:
+        """The active generation, resolved on first use."""
+        if self._index is None:
+            index = active_index(session, self.organization)
+            self._index = ActiveIndex(self.stores.row_model(index), index.embed_model)
+        return self._index
+
+    @property
     def model(self) -> EmbeddingModel:
-        """The model that embedded the active index: queries must use it too (loaded on first
-        use, so a text-only search never loads it)."""
-        return self._load_model()
+        """The model that embedded the active index: queries must use it too."""
+        if self._index is None:
+            with self.database.sessions() as session:
+                self.index(session)
+        assert self._index is not None
+        return self._models(self._index.embed_model)
 
     def search(
         self, query: str, options: SearchOptions, embedding: Sequence[float] | None = None
@@ -162,9 +186,10 @@ class Retriever:
     ) -> Ranked:
         if options.mode == "text":
             return []
+        rows = self.index(session).rows
         vector = embedding or self.model.embed_query(query)
         return nearest_chunks(
-            session, self.rows, vector, self.organization, options.depth, options.document_ids
+            session, rows, vector, self.organization, options.depth, options.document_ids
         )
 
     def _text(self, session: Session, query: str, options: SearchOptions) -> Ranked:
