@@ -19,15 +19,17 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
-from typing import Any
-
-from llama_index.core.base.embeddings.base import BaseEmbedding
+from typing import TYPE_CHECKING, Any
 
 from ragkit.errors import ConfigurationError, EmbeddingError
 from ragkit.local_models import ModelFiles, SentenceModel, query_encoder
 from ragkit.onnx_embedding import ONNX_BACKENDS, OnnxEncoder, counting_tokenizer
 from ragkit.settings import Settings
+
+if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
 
 Tokenizer = Callable[[str], Sequence[Any]]
 _cache: dict[tuple[str, int, str, str, Path], EmbeddingModel] = {}
@@ -37,20 +39,25 @@ _cache_lock = threading.Lock()
 class EmbeddingModel:
     """A LlamaIndex embedding with what ragkit needs to know about it.
 
-    ``embedding`` may be given as a function that builds it: it is then built the first time
-    passages are embedded, so a process that only answers questions never loads PyTorch.
+    Instead of ``embedding``, ``build`` may give a function that makes it: it is then made the
+    first time passages are embedded, so a process that only answers questions never loads
+    PyTorch.
     """
 
     def __init__(
         self,
         name: str,
-        embedding: BaseEmbedding | Callable[[], BaseEmbedding],
+        embedding: BaseEmbedding | None,
         dimensions: int,
         tokenizer: Tokenizer | None,
         max_tokens: int | None,
         backend: str = "remote",
         query_encoder: OnnxEncoder | None = None,
+        *,
+        build: Callable[[], BaseEmbedding] | None = None,
     ) -> None:
+        if embedding is None and build is None:
+            raise ValueError("an EmbeddingModel needs its embedding or a function to build it")
         self.name = name
         self.dimensions = dimensions
         self.tokenizer = tokenizer
@@ -60,6 +67,7 @@ class EmbeddingModel:
         # runtime of the same model (RAGKIT_QUERY_BACKEND) that needs no PyTorch.
         self.query_encoder = query_encoder
         self._embedding = embedding
+        self._build = build
         self._lock = threading.Lock()
 
     def __repr__(self) -> str:
@@ -69,8 +77,9 @@ class EmbeddingModel:
     def embedding(self) -> BaseEmbedding:
         """The LlamaIndex embedding of passages (built now if it was deferred)."""
         with self._lock:
-            if not isinstance(self._embedding, BaseEmbedding):
-                self._embedding = self._embedding()
+            if self._embedding is None:
+                assert self._build is not None  # checked in __init__
+                self._embedding = self._build()
             return self._embedding
 
     def embed_texts(self, texts: Sequence[str]) -> list[list[float]]:
@@ -205,20 +214,20 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
     if files is None:  # a hub name: what the model is can only be learnt by loading it
         files = model.files()
     encoder = query_encoder(model, files, resolve_query_backend(settings.query_backend, backend))
-    embedding: BaseEmbedding | Callable[[], BaseEmbedding] = model.torch_embedding
-    if backend in ONNX_BACKENDS:  # cheap to build, and without PyTorch once exported
-        embedding = model.onnx_embedding(
-            files, encoder if encoder and encoder.backend == backend else None
-        )
+    build: Callable[[], BaseEmbedding] = model.torch_embedding
+    if backend in ONNX_BACKENDS:
+        same = encoder if encoder and encoder.backend == backend else None
+        build = partial(model.onnx_embedding, files, same)
     count = counting_tokenizer(files.tokenizer)
     return EmbeddingModel(
         name=f"hf:{name}",
-        embedding=embedding,
+        embedding=None,
         dimensions=files.dimensions,
         tokenizer=lambda text: count.encode(text, add_special_tokens=False).ids,
         max_tokens=files.max_length,
         backend=backend,
         query_encoder=encoder.encoder if encoder else None,
+        build=build,
     )
 
 

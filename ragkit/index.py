@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from llama_index.vector_stores.postgres import PGVectorStore
-from llama_index.vector_stores.postgres.base import get_data_model
+from pgvector.sqlalchemy import Vector
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, declarative_base
 
 from ragkit.errors import IndexNotReady
 from ragkit.schema import Chunk, IndexStatus, OrganizationIndex, VectorIndex
+
+if TYPE_CHECKING:  # LlamaIndex is imported only for those who ask for its store
+    from llama_index.vector_stores.postgres import PGVectorStore
 
 HNSW_M = 16
 HNSW_EF_CONSTRUCTION = 64
@@ -140,6 +143,8 @@ class VectorStores:
 
     def store(self, index: VectorIndex) -> PGVectorStore:
         """The LlamaIndex store over the generation's table (its own setup is off)."""
+        from llama_index.vector_stores.postgres import PGVectorStore
+
         with self._lock:
             if index.name not in self._stores:
                 self._stores[index.name] = PGVectorStore(
@@ -159,20 +164,26 @@ class VectorStores:
             return self._stores[index.name]
 
     def row_model(self, index: VectorIndex) -> Any:
-        """The SQLAlchemy model of the generation's rows, as LlamaIndex defines it."""
+        """The SQLAlchemy model of the generation's rows (the layout ``PGVectorStore`` reads)."""
         with self._lock:
             if index.name not in self._models:
-                self._models[index.name] = get_data_model(
-                    declarative_base(),
-                    index.name,
-                    "public",
-                    hybrid_search=True,
-                    text_search_config=self.text_search_config,
-                    cache_okay=True,
-                    embed_dim=index.dimensions,
-                    use_jsonb=True,
-                )
+                self._models[index.name] = vector_rows(index.name, index.dimensions)
             return self._models[index.name]
+
+
+def vector_rows(name: str, dimensions: int) -> Any:
+    """A model of the ``data_<name>`` table that :func:`vector_table_ddl` creates."""
+
+    class VectorRow(declarative_base()):  # type: ignore[misc]
+        __tablename__ = f"data_{name}"
+
+        id = sa.Column(sa.BigInteger, primary_key=True, autoincrement=True)
+        text = sa.Column(sa.String, nullable=False)
+        metadata_ = sa.Column(JSONB)
+        node_id = sa.Column(sa.String, nullable=False)
+        embedding = sa.Column(Vector(dimensions))
+
+    return VectorRow
 
 
 def _async_engine(engine: Engine) -> Any:

@@ -7,10 +7,9 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from llama_index.vector_stores.postgres import PGVectorStore
 
 from ragkit import files
 from ragkit.answer import (
@@ -32,11 +31,14 @@ from ragkit.embeddings import EmbeddingModel, load_embedding_model
 from ragkit.errors import ConfigurationError, DocumentNotFound
 from ragkit.extractive import ExtractiveAnswerer
 from ragkit.index import VectorStores, active_index
-from ragkit.ingest import IngestReport, IngestResult, Pipeline, collect_files
-from ragkit.ingest.rows import delete_vectors
 from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
 from ragkit.schema import Chunk, Document
 from ragkit.settings import RetrievalMode, Settings
+
+if TYPE_CHECKING:  # imported where used: answering questions needs neither LlamaIndex nor ingest
+    from llama_index.vector_stores.postgres import PGVectorStore
+
+    from ragkit.ingest import IngestReport, IngestResult, Pipeline
 
 
 @dataclass(frozen=True)
@@ -126,6 +128,8 @@ class RagKit:
     @property
     def pipeline(self) -> Pipeline:
         if self._pipeline is None:
+            from ragkit.ingest import Pipeline
+
             self._pipeline = Pipeline(
                 self.database, self.settings, self.model_named, self.stores, self.corpus
             )
@@ -158,6 +162,8 @@ class RagKit:
     ) -> IngestReport:
         """Ingest files and folders (recursively); a failed file does not stop the others."""
         organization = self._organization(organization)
+        from ragkit.ingest import IngestReport, collect_files
+
         files = collect_files(Path(path) for path in paths)
         return IngestReport(self.pipeline.ingest_files(files, organization, on_file))
 
@@ -178,6 +184,8 @@ class RagKit:
             document = session.get(Document, document_id, with_for_update=True)
             if document is None or document.organization_id != organization:
                 raise DocumentNotFound(f"no document {document_id} in {organization!r}")
+            from ragkit.ingest.rows import delete_vectors
+
             delete_vectors(session, self.stores, [document_id])
             session.delete(document)
             session.flush()

@@ -13,12 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from llama_index.core.base.embeddings.base import BaseEmbedding
-
 from ragkit.errors import ConfigurationError, EmbeddingError
 from ragkit.onnx_embedding import (
     ONNX_BACKENDS,
-    OnnxEmbedding,
     OnnxEncoder,
     batch_tokenizer,
     onnx_model_file,
@@ -28,6 +25,7 @@ from ragkit.onnx_embedding import (
 from ragkit.settings import Settings
 
 if TYPE_CHECKING:
+    from llama_index.core.base.embeddings.base import BaseEmbedding
     from llama_index.embeddings.huggingface import HuggingFaceEmbedding
 
 log = logging.getLogger(__name__)
@@ -133,6 +131,8 @@ class SentenceModel:
     def _load_torch(self) -> HuggingFaceEmbedding:
         from transformers.utils import logging as transformers_logging
 
+        from ragkit.llama_embeddings import huggingface_class
+
         transformers_logging.disable_progress_bar()
         # Chunking measures whole pages in tokens; the "longer than 256" warning is expected.
         transformers_logging.set_verbosity_error()
@@ -179,30 +179,9 @@ class SentenceModel:
             encoder = QueryEncoder(
                 OnnxEncoder(path, tokenizer, self.settings.embed_batch_size), self.backend
             )
+        from ragkit.llama_embeddings import OnnxEmbedding
+
         return OnnxEmbedding(encoder.encoder, embed_batch_size=self.settings.embed_batch_size)
-
-
-def huggingface_class(backend: str) -> type[HuggingFaceEmbedding]:
-    """LlamaIndex's HuggingFaceEmbedding, or for ``torch-bf16`` one that runs it in bfloat16."""
-    import torch
-    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
-
-    if backend != "torch-bf16":
-        return HuggingFaceEmbedding
-
-    class BFloat16HuggingFaceEmbedding(HuggingFaceEmbedding):
-        """Matrix products in bfloat16 with float32 accumulation (CPU autocast)."""
-
-        @classmethod
-        def class_name(cls) -> str:
-            return "BFloat16HuggingFaceEmbedding"
-
-        def _embed(self, inputs: list[Any], prompt_name: str | None = None) -> list[list[float]]:
-            with torch.autocast("cpu", dtype=torch.bfloat16):
-                vectors: list[list[float]] = super()._embed(inputs, prompt_name)
-            return vectors
-
-    return BFloat16HuggingFaceEmbedding
 
 
 def dimension_of(transformer: Any) -> int:

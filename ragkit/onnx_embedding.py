@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from llama_index.core.base.embeddings.base import BaseEmbedding
-from pydantic import PrivateAttr
 
 from ragkit.errors import ConfigurationError, EmbeddingError
 
@@ -97,32 +95,6 @@ class OnnxEncoder:
         types = [e.type_ids for e in encoded]
         arrays = (*columns, types)
         return {name: np.asarray(array, dtype=np.int64) for name, array in zip(INPUT_NAMES, arrays)}
-
-
-class OnnxEmbedding(BaseEmbedding):
-    """LlamaIndex embedding over an :class:`OnnxEncoder` (the ``onnx`` ingest backends)."""
-
-    _encoder: OnnxEncoder = PrivateAttr()
-
-    def __init__(self, encoder: OnnxEncoder, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self._encoder = encoder
-
-    @classmethod
-    def class_name(cls) -> str:
-        return "OnnxEmbedding"
-
-    def _get_text_embeddings(self, texts: list[str]) -> list[list[float]]:
-        return self._encoder.encode(texts)
-
-    def _get_text_embedding(self, text: str) -> list[float]:
-        return self._encoder.encode([text])[0]
-
-    def _get_query_embedding(self, query: str) -> list[float]:
-        return self._encoder.encode([query])[0]
-
-    async def _aget_query_embedding(self, query: str) -> list[float]:
-        return self._get_query_embedding(query)
 
 
 def onnx_model_path(source: str, backend: str, cache: Path) -> Path:
