@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 
 import pytest
@@ -55,3 +58,38 @@ def test_answers_are_the_same_whichever_runtime_embeds_the_questions(
         reference = summary(torch_kit, support_org, question, history)
         assert ours == reference, question
         history = [Turn("user", question), Turn("assistant", ours[0])]
+
+
+BLOCKER = """
+import sys
+
+class Refuse:
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in {"torch", "transformers", "llama_index", "alembic"}:
+            raise ImportError(f"{name} is not needed to answer a question")
+
+sys.meta_path.insert(0, Refuse())
+from ragkit.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_ragkit_ask_needs_neither_pytorch_llamaindex_nor_alembic(
+    kit: RagKit, support_org: str
+) -> None:
+    kit.model.embed_query("the question graph is exported by now")
+    environment = os.environ | {
+        "DATABASE_URL": kit.settings.database_url or "",
+        "RAGKIT_HOME": str(kit.settings.home),
+        "RAGKIT_MODEL_CACHE": str(kit.settings.models_dir),
+    }
+    for command in (["ask", "How do I reset my password?"], ["status"]):
+        done = subprocess.run(
+            [sys.executable, "-c", BLOCKER, *command, "--org", support_org],
+            env=environment,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        assert "Reset password" in done.stdout if command[0] == "ask" else "chunks" in done.stdout
