@@ -95,7 +95,7 @@ def test_configuration_errors_are_reported_without_a_traceback(
 
 
 def test_bad_arguments_exit_with_usage_status(capsys: pytest.CaptureFixture[str]) -> None:
-    with pytest.raises(SystemExit) as raised:
+    with pytest.raises(SystemExit, match=r"^2$") as raised:
         main(["ask", "question", "--mode", "fuzzy"])
     assert raised.value.code == 2
 

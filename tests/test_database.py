@@ -42,7 +42,13 @@ def test_urls_are_normalised_to_psycopg() -> None:
     assert url.database == "kb"
 
 
-@pytest.mark.parametrize("raw", ["sqlite:///kb.db", "not a url at all"])
-def test_other_databases_are_refused(raw: str) -> None:
-    with pytest.raises(DatabaseError):
+@pytest.mark.parametrize(
+    ("raw", "refusal"),
+    [
+        ("sqlite:///kb.db", "needs PostgreSQL with pgvector, not sqlite"),
+        ("not a url at all", "DATABASE_URL is not a valid database URL"),
+    ],
+)
+def test_other_databases_are_refused(raw: str, refusal: str) -> None:
+    with pytest.raises(DatabaseError, match=refusal):
         normalise_url(raw)

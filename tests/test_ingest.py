@@ -185,16 +185,16 @@ def test_a_bad_file_is_reported_and_the_rest_of_the_batch_is_ingested(
 
 
 def test_an_organization_id_is_required_to_be_short(kit: RagKit) -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="organization id must have 1 to 64 characters"):
         kit.retrieve("anything", "x" * 65)
 
 
 def test_settings_reject_invalid_values() -> None:
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="smaller than the chunk size"):
         Settings(chunk_size=100, chunk_overlap=100)
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match="RAGKIT_TOP_K='many' is not valid"):
         Settings.from_env({"RAGKIT_TOP_K": "many"})
-    with pytest.raises(ConfigurationError):
+    with pytest.raises(ConfigurationError, match=r"retrieval mode must be one of .*not 'fuzzy'"):
         Settings.from_env({"RAGKIT_RETRIEVAL_MODE": "fuzzy"})
 
 

@@ -37,7 +37,7 @@ def test_a_file_beyond_a_limit_is_refused_naming_the_file_and_the_setting(
     item = make(workdir, "small")
     content_type = detect_content_type(item.path.read_bytes(), item.path.name)
 
-    with pytest.raises(DocumentTooLarge) as refused:
+    with pytest.raises(DocumentTooLarge, match=re.escape(item.expect)) as refused:
         read_file(item.path, content_type, limits=TEST_LIMITS)
 
     message = str(refused.value)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,24 +98,26 @@ def test_csv_rows_become_column_value_paragraphs(example_docs: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "data"),
+    ("name", "data", "refusal"),
     [
-        ("manual.pdf", b"this is not a pdf"),
-        ("policy.docx", b"PK\x03\x04 broken zip"),
-        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00"),
-        ("notes.md", b"%PDF-1.7 pretending to be markdown"),
-        ("data.bin", "caf\u00e9".encode("latin-1")),
+        ("manual.pdf", b"this is not a pdf", "is not a valid PDF file"),
+        ("policy.docx", b"PK\x03\x04 broken zip", "a zip archive is not a supported document"),
+        ("image.png", b"\x89PNG\r\n\x1a\n\x00\x00", r"unsupported file type \(binary content\)"),
+        ("notes.md", b"%PDF-1.7 pretending to be markdown", r"\.md name but holds application/pdf"),
+        ("data.bin", "caf\u00e9".encode("latin-1"), "unsupported file type '.bin'"),
     ],
 )
-def test_unsupported_or_mislabelled_content_is_rejected(name: str, data: bytes) -> None:
-    with pytest.raises(UnsupportedFileType):
+def test_unsupported_or_mislabelled_content_is_rejected(
+    name: str, data: bytes, refusal: str
+) -> None:
+    with pytest.raises(UnsupportedFileType, match=f"^{re.escape(name)}.*{refusal}"):
         detect_content_type(data, name)
 
 
 def test_corrupt_pdf_is_a_read_error(workdir: Path) -> None:
     path = workdir / "broken.pdf"
     path.write_bytes(b"%PDF-1.4\n1 0 obj << /Type /Catalog >> garbage")
-    with pytest.raises(DocumentReadError):
+    with pytest.raises(DocumentReadError, match=r"^broken\.pdf: could not be read \("):
         read_file(path, PDF)
 
 

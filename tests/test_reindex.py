@@ -94,7 +94,7 @@ def test_a_failed_document_leaves_the_old_index_active(
         raise RuntimeError("model server unavailable")
 
     monkeypatch.setattr(model, "embed_texts", broken)
-    with pytest.raises(ReindexFailed):
+    with pytest.raises(ReindexFailed, match=r"1 of 1 documents failed: .*model server unavailable"):
         reindex_batch(kit, plan.run_id, 0)
     progress = reindex_progress(kit, plan.run_id)
     assert progress.state == "failed" and progress.failed == 1
@@ -160,7 +160,7 @@ def test_a_retried_batch_can_complete_a_failed_run(
         raise RuntimeError("temporarily unavailable")
 
     monkeypatch.setattr(model, "embed_texts", broken)
-    with pytest.raises(ReindexFailed):
+    with pytest.raises(ReindexFailed, match=r"1 of 1 documents failed: .*temporarily unavailable"):
         reindex_batch(kit, plan.run_id, 0)
     monkeypatch.setattr(model, "embed_texts", working)
     progress = reindex_batch(kit, plan.run_id, 0)

@@ -83,9 +83,16 @@ def test_the_docs_page_and_its_assets_are_served_locally(client: FlaskClient) ->
     script.close()
 
 
-@pytest.mark.parametrize("secret", [{}, {"SECRET_KEY": DEVELOPMENT_SECRET}, {"JWT_SECRET_KEY": ""}])
+@pytest.mark.parametrize(
+    ("secret", "refusal"),
+    [
+        ({}, "refuses SECRET_KEY: it is the development secret"),
+        ({"SECRET_KEY": DEVELOPMENT_SECRET}, "refuses SECRET_KEY: it is the development secret"),
+        ({"JWT_SECRET_KEY": ""}, "refuses JWT_SECRET_KEY: it is missing"),
+    ],
+)
 def test_production_refuses_default_or_missing_secrets(
-    app_config: dict, monkeypatch: pytest.MonkeyPatch, secret: dict
+    app_config: dict, monkeypatch: pytest.MonkeyPatch, secret: dict, refusal: str
 ) -> None:
     monkeypatch.delenv("SECRET_KEY", raising=False)
     monkeypatch.delenv("JWT_SECRET_KEY", raising=False)
@@ -94,7 +101,7 @@ def test_production_refuses_default_or_missing_secrets(
         config |= {"SECRET_KEY": secrets.token_hex(32), "JWT_SECRET_KEY": secrets.token_hex(32)}
         config |= secret
 
-    with pytest.raises(InsecureConfiguration):
+    with pytest.raises(InsecureConfiguration, match=refusal):
         create_app({**config, "RAGKIT_ENV": "production"})
 
 

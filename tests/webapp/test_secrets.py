@@ -36,7 +36,8 @@ def config(app_config: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> dict[
 def test_non_development_environments_refuse_weak_secrets(
     config: dict[str, Any], environment: str, setting: str, secret: str
 ) -> None:
-    with pytest.raises(InsecureConfiguration) as refused:
+    refusal = f"RAGKIT_ENV={environment.strip().lower()} refuses {setting}: it is "
+    with pytest.raises(InsecureConfiguration, match=refusal) as refused:
         create_app({**config, "RAGKIT_ENV": environment, setting: secret})
 
     message = str(refused.value)
@@ -86,5 +87,6 @@ def test_development_and_test_start_with_the_development_secret(
 def test_a_forged_token_signed_with_the_development_secret_cannot_reach_production(
     config: dict[str, Any],
 ) -> None:
-    with pytest.raises(InsecureConfiguration):
+    refusal = "RAGKIT_ENV=production refuses JWT_SECRET_KEY: it is the development secret"
+    with pytest.raises(InsecureConfiguration, match=refusal):
         create_app({**config, "RAGKIT_ENV": "Production", "JWT_SECRET_KEY": DEVELOPMENT_SECRET})

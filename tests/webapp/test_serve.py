@@ -151,7 +151,7 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     launcher.process.send_signal(signal.SIGINT)
 
     assert launcher.process.wait(timeout=60) == 0
-    with pytest.raises(requests.ConnectionError):
+    with pytest.raises(requests.ConnectionError, match="Connection refused"):
         requests.get(f"{url}/widget.js", timeout=5)
     assert Worker.all(connection=connection) == []
 
