@@ -54,14 +54,25 @@ def vector_table_ddl(name: str, dimensions: int) -> list[str]:
 
 
 def active_index(session: Session, organization: str) -> VectorIndex:
-    """The generation the organization's queries use (its own, else the default one)."""
-    binding = session.get(OrganizationIndex, organization)
-    if binding is not None:
-        return binding.vector_index
-    default = session.scalars(sa.select(VectorIndex).where(VectorIndex.is_default)).first()
-    if default is None:
+    """The generation the organization's queries use (its own, else the default one).
+
+    One statement: every question and every ingested document asks.
+    """
+    binding = sa.and_(
+        OrganizationIndex.vector_index_id == VectorIndex.id,
+        OrganizationIndex.organization_id == organization,
+    )
+    bound = OrganizationIndex.organization_id.is_not(None)
+    index = session.scalars(
+        sa.select(VectorIndex)
+        .outerjoin(OrganizationIndex, binding)
+        .where(bound | VectorIndex.is_default)
+        .order_by(bound.desc())
+        .limit(1)
+    ).first()
+    if index is None:
         raise IndexNotReady("no vector index exists; the database migrations have not run")
-    return default
+    return index
 
 
 def find_generation(session: Session, embed_model: str, dimensions: int) -> VectorIndex | None:
