@@ -1,0 +1,409 @@
+"""Tenant-independent retrieval quality, and retrieval among up to a million chunks.
+
+SciFact is indexed in one organization (``bench-real``: ragkit's chunks of every abstract with
+the real model's vectors, built as ``benchmarks.query`` builds it) and measured alone. Then
+``--other-chunks`` chunks of ``--organizations`` other organizations (sizes in a geometric
+series from ``--smallest``) are written into the same generation (``benchmarks.tenant_store``:
+``COPY``, vectors among the real ones, cheap text) and everything is measured again:
+
+- quality: SciFact test nDCG@10 and Recall@100, dense and hybrid, as ``ragkit eval`` computes
+  them, through ``kit.retrieve`` (``shipped``) and for each way of running the dense search
+  (``VARIANTS``: pgvector's iterative HNSW scan, strict or relaxed order, at several ef_search,
+  or an exact scan), fused with BM25 as ``kit.retrieve`` fuses;
+- every organization: the latency of each dense variant for 100 rows and its recall@10/@100
+  against the exact scan, which shows the size below which an exact scan is the faster one;
+- ``kit.retrieve`` latency (dense, text, hybrid; query embedded inside the call, and
+  precomputed) for SciFact and for the largest organization;
+- index build times, table and index sizes, and the server's memory.
+
+    python -m benchmarks.tenants [--other-chunks 240000] [--organizations 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import tenant_store as store
+from benchmarks.common import SCIFACT, Run, add_common_arguments, latency_summary, temporary_kit
+from benchmarks.query import (
+    REAL,
+    build_real,
+    latencies,
+    nearest_neighbours,
+    stored_chunks,
+    vacuum,
+)
+from ragkit import RagKit, Settings
+from ragkit.evaluate import Dataset, load_dataset, score_run
+from ragkit.index import active_index
+from ragkit.retrieve import Ranked, fuse, nearest_chunks, text_search
+from ragkit.settings import EMBED_BACKENDS, RetrievalMode
+
+EVAL_CHUNKS = 200  # ``ragkit eval`` asks for 100 documents, 2 chunks each
+EVAL_DOCUMENTS = 100
+CANDIDATES = 100  # the dense depth of a hybrid query (candidate_k)
+LOADED_TABLES = ("chunk_terms", "chunks")
+
+
+@dataclass(frozen=True)
+class DenseVariant:
+    """One way of running the dense search: pgvector's settings, or an exact scan."""
+
+    name: str
+    scan: str  # "strict_order", "relaxed_order", "exact", or "shipped" (ragkit's own)
+    ef_search: int = 100
+    max_scan_tuples: int = 20_000
+
+
+VARIANTS = (
+    DenseVariant("shipped", "shipped"),
+    DenseVariant("strict-100", "strict_order", 100),
+    DenseVariant("strict-400", "strict_order", 400),
+    DenseVariant("strict-1000", "strict_order", 1000),
+    DenseVariant("relaxed-100", "relaxed_order", 100),
+    DenseVariant("relaxed-400", "relaxed_order", 400),
+    DenseVariant("relaxed-100-t100k", "relaxed_order", 100, 100_000),
+    DenseVariant("exact", "exact"),
+)
+NEAREST_SQL = """
+SELECT node_id, 1 - (embedding <=> CAST(:vector AS vector)) AS similarity FROM {table}
+WHERE metadata_ ->> 'organization_id' = :organization
+ORDER BY {order} LIMIT :limit"""
+# Relaxed order returns rows nearly by distance; they are sorted again (pgvector's advice).
+RELAXED_SQL = "WITH nearest AS MATERIALIZED ({inner}) SELECT * FROM nearest ORDER BY 2 DESC"
+
+
+def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", type=Path, default=SCIFACT, help="a BEIR corpus folder")
+    parser.add_argument("--documents", type=int, default=None, help="abstracts (default all)")
+    parser.add_argument("--other-chunks", type=int, default=240_000)
+    parser.add_argument("--organizations", type=int, default=10)
+    parser.add_argument("--smallest", type=int, default=1_000, help="chunks of the smallest")
+    parser.add_argument("--words", type=int, default=24, help="words per synthetic chunk")
+    parser.add_argument("--neighbours", type=int, default=20)
+    parser.add_argument("--mixture-noise", type=float, default=0.01)
+    parser.add_argument("--tenant-queries", type=int, default=50, help="per organization")
+    parser.add_argument("--latency-queries", type=int, default=300)
+    parser.add_argument("--maintenance-work-mem", default="3GB")
+    parser.add_argument("--backend", choices=EMBED_BACKENDS, default=Settings().embed_backend)
+    parser.add_argument("--seed", type=int, default=13)
+    add_common_arguments(parser, "tenants")
+    return parser.parse_args(argv)
+
+
+STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"  [{time.perf_counter() - STARTED:7.1f} s] {message}", flush=True)
+
+
+# The dense search, each way
+
+
+def literal(vector: Sequence[float]) -> str:
+    return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"
+
+
+def nearest(
+    kit: RagKit, variant: DenseVariant, vector: Sequence[float], organization: str, limit: int
+) -> Ranked:
+    """The organization's ``limit`` nearest chunks to ``vector``, searched as ``variant``."""
+    with kit.database.sessions() as session:
+        index = active_index(session, organization)
+        if variant.scan == "shipped":
+            rows = kit.stores.row_model(index)
+            return nearest_chunks(session, rows, vector, organization, limit)
+        # Ordering by the similarity column instead of the distance keeps the HNSW index out.
+        order = (
+            "similarity DESC"
+            if variant.scan == "exact"
+            else "embedding <=> CAST(:vector AS vector)"
+        )
+        statement = NEAREST_SQL.format(table=index.table_name, order=order)
+        if variant.scan != "exact":
+            session.connection().exec_driver_sql(
+                f"SET LOCAL hnsw.iterative_scan = {variant.scan}; "
+                f"SET LOCAL hnsw.ef_search = {variant.ef_search}; "
+                f"SET LOCAL hnsw.max_scan_tuples = {variant.max_scan_tuples}"
+            )
+        if variant.scan == "relaxed_order":
+            statement = RELAXED_SQL.format(inner=statement)
+        parameters = {"vector": literal(vector), "organization": organization, "limit": limit}
+        return [
+            (str(node), float(score))
+            for node, score in session.execute(sa.text(statement), parameters)
+        ]
+
+
+# Quality on SciFact
+
+
+@dataclass
+class SciFact:
+    """The evaluation set and what every variant shares: query vectors, BM25 lists, sources."""
+
+    dataset: Dataset
+    vectors: dict[str, list[float]]
+    text: dict[str, Ranked]
+    sources: dict[str, str]
+
+
+def prepare_scifact(kit: RagKit, dataset: Dataset, vectors: dict[str, list[float]]) -> SciFact:
+    with kit.database.sessions() as session:
+        sources: dict[str, str] = dict(
+            session.execute(  # type: ignore[arg-type]
+                sa.text(
+                    "SELECT CAST(c.id AS text), d.source FROM chunks c "
+                    "JOIN documents d ON d.id = c.document_id WHERE c.organization_id = :o"
+                ),
+                {"o": REAL},
+            ).all()
+        )
+        config = kit.settings.text_search_config
+        text = {
+            query_id: text_search(session, query, REAL, EVAL_CHUNKS, None, config)
+            for query_id, query in dataset.queries.items()
+        }
+    return SciFact(dataset, vectors, text, sources)
+
+
+def documents(ranked: Sequence[tuple[str, float]], sources: dict[str, str]) -> list[str]:
+    """Documents in the order of their best chunk, as ``ragkit eval`` ranks them."""
+    found: list[str] = []
+    for chunk_id, _ in ranked[:EVAL_CHUNKS]:
+        if sources[chunk_id] not in found:
+            found.append(sources[chunk_id])
+    return found[:EVAL_DOCUMENTS]
+
+
+def scores(scifact: SciFact, runs: dict[str, dict[str, list[str]]]) -> dict[str, Any]:
+    qrels = scifact.dataset.qrels
+    measured = {mode: score_run(qrels, run) for mode, run in runs.items()}
+    return {
+        mode: {name: round(measured[mode][name], 4) for name in ("ndcg@10", "recall@100")}
+        for mode in runs
+    }
+
+
+def variant_quality(kit: RagKit, scifact: SciFact, variant: DenseVariant) -> dict[str, Any]:
+    """Dense and hybrid scores with the dense side searched as ``variant``."""
+    runs: dict[str, dict[str, list[str]]] = {"dense": {}, "hybrid": {}}
+    for query_id in scifact.dataset.queries:
+        dense = nearest(kit, variant, scifact.vectors[query_id], REAL, EVAL_CHUNKS)
+        hybrid = fuse(dense, scifact.text[query_id], kit.settings.dense_weight)
+        runs["dense"][query_id] = documents(dense, scifact.sources)
+        runs["hybrid"][query_id] = documents(hybrid, scifact.sources)
+    return scores(scifact, runs)
+
+
+def retrieve_quality(kit: RagKit, scifact: SciFact) -> dict[str, Any]:
+    """Dense and hybrid scores through ``kit.retrieve`` itself, as ``ragkit eval`` runs it."""
+    runs: dict[str, dict[str, list[str]]] = {"dense": {}, "hybrid": {}}
+    for mode, run in runs.items():
+        for query_id, query in scifact.dataset.queries.items():
+            found = kit.retrieve(
+                query, REAL, top_k=EVAL_CHUNKS, mode=mode,  # type: ignore[arg-type]
+                query_embedding=scifact.vectors[query_id],
+            )  # fmt: skip
+            run[query_id] = documents([(str(c.chunk_id), c.score) for c in found], scifact.sources)
+    return scores(scifact, runs)
+
+
+def quality(kit: RagKit, scifact: SciFact) -> dict[str, Any]:
+    measured = {"kit.retrieve": retrieve_quality(kit, scifact)}
+    for variant in VARIANTS:
+        measured[variant.name] = variant_quality(kit, scifact, variant)
+        progress(f"quality {variant.name}: {measured[variant.name]}")
+    return measured
+
+
+# Every organization: latency and recall of each variant
+
+
+def searches(
+    kit: RagKit, variant: DenseVariant, organization: str, vectors: Sequence[list[float]]
+) -> tuple[list[Ranked], list[float]]:
+    """Every vector's ``CANDIDATES`` nearest chunks, and the seconds each search took."""
+    found, seconds = [], []
+    for vector in vectors:
+        started = time.perf_counter()
+        found.append(nearest(kit, variant, vector, organization, CANDIDATES))
+        seconds.append(time.perf_counter() - started)
+    return found, seconds
+
+
+def tenant_row(
+    kit: RagKit, organization: str, chunks: int, vectors: Sequence[list[float]]
+) -> dict[str, Any]:
+    """Each variant's latency for ``CANDIDATES`` rows and recall against the exact scan."""
+    truth, seconds = searches(kit, DenseVariant("exact", "exact"), organization, vectors)
+    row: dict[str, Any] = {"organization": organization, "chunks": chunks}
+    row["exact"] = latency_summary(seconds) | {"recall@10": 1.0, "recall@100": 1.0}
+    for variant in VARIANTS:
+        if variant.scan != "exact":
+            found, seconds = searches(kit, variant, organization, vectors)
+            row[variant.name] = latency_summary(seconds) | recall(truth, found)
+    summary = {k: (v["p50_ms"], v["recall@10"]) for k, v in row.items() if isinstance(v, dict)}
+    progress(f"{organization} ({chunks} chunks): p50 ms, recall@10 {summary}")
+    return row
+
+
+def recall(truth: Sequence[Ranked], found: Sequence[Ranked]) -> dict[str, float]:
+    shares: dict[str, list[float]] = {"recall@10": [], "recall@100": []}
+    for exact, approximate in zip(truth, found):
+        for k, name in ((10, "recall@10"), (100, "recall@100")):
+            wanted = {node for node, _ in exact[:k]}
+            got = {node for node, _ in approximate[:k]}
+            shares[name].append(len(wanted & got) / max(len(wanted), 1))
+    return {name: round(float(np.mean(values)), 4) for name, values in shares.items()}
+
+
+def tenant_table(
+    kit: RagKit, sizes: dict[str, int], vectors: Sequence[list[float]]
+) -> list[dict[str, Any]]:
+    ordered = sorted(sizes.items(), key=lambda item: item[1])
+    return [tenant_row(kit, name, chunks, vectors) for name, chunks in ordered]
+
+
+# kit.retrieve latency
+
+
+def retrieve_latency(
+    kit: RagKit, organization: str, queries: Sequence[str], vectors: Sequence[list[float]]
+) -> dict[str, Any]:
+    measured: dict[str, Any] = {}
+    modes: tuple[RetrievalMode, ...] = ("dense", "text", "hybrid")
+    for mode in modes:
+        measured[mode] = latencies(kit, organization, queries, None, mode)
+    measured["hybrid_precomputed_embedding"] = latencies(
+        kit, organization, queries, vectors, "hybrid"
+    )
+    progress(f"kit.retrieve latency in {organization}: {measured}")
+    return measured
+
+
+# Building the crowd
+
+
+def add_tenants(kit: RagKit, arguments: argparse.Namespace) -> dict[str, Any]:
+    """The other organizations, bulk-loaded into the SciFact organization's generation."""
+    texts, real = stored_chunks(kit, REAL)
+    mixtures = store.MixtureVectors(
+        real, nearest_neighbours(real, arguments.neighbours), arguments.mixture_noise
+    )
+    with kit.database.sessions() as session:
+        table = active_index(session, REAL).table_name
+    loader = store.TenantLoader(
+        kit.database.engine, table, kit.model.name, mixtures,
+        store.Passages(texts, arguments.words), arguments.seed,
+    )  # fmt: skip
+    sizes = store.organization_sizes(
+        arguments.other_chunks, arguments.organizations, arguments.smallest
+    )
+    tenants = {f"tenant-{number:02d}": chunks for number, chunks in enumerate(sizes)}
+    started = time.perf_counter()
+    dropped = store.drop_secondary_indexes(kit.database.engine, (table, *LOADED_TABLES))
+    for name, chunks in tenants.items():
+        loader.load(store.Tenant(name, chunks), progress)
+    loaded = time.perf_counter() - started
+    with store.PeakMemory(kit.database.engine) as peak:
+        builds = store.create_indexes(kit.database.engine, dropped, arguments.maintenance_work_mem)
+    return {
+        "organizations": tenants,
+        "table": table,
+        "load_seconds": round(loaded, 1),
+        "index_build_seconds": builds,
+        "maintenance_work_mem": arguments.maintenance_work_mem,
+        "server_memory_peak_while_indexing_mb": peak.peak,
+        "vacuum_seconds": vacuum(kit, REAL),
+    }
+
+
+def server_settings(kit: RagKit) -> dict[str, str]:
+    names = (
+        "shared_buffers",
+        "work_mem",
+        "effective_cache_size",
+        "max_parallel_maintenance_workers",
+    )
+    with kit.database.engine.connect() as connection:
+        return {name: connection.exec_driver_sql(f"SHOW {name}").scalar_one() for name in names}
+
+
+def memory(kit: RagKit, table: str) -> dict[str, Any]:
+    with kit.database.engine.connect() as connection:
+        pids = store.server_processes(store.postmaster(connection))
+        sizes = store.relation_sizes(connection, (table, *LOADED_TABLES, "documents"))
+    return {
+        "sizes": sizes,
+        "server_memory_mb": store.proportional_memory_mb(pids),
+        "benchmark_process_peak_rss_mb": round(
+            resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1
+        ),
+    }
+
+
+def measure(
+    kit: RagKit, scifact: SciFact, sizes: dict[str, int], arguments: argparse.Namespace
+) -> dict[str, Any]:
+    vectors = list(scifact.vectors.values())
+    queries = list(scifact.dataset.queries.values())[: arguments.latency_queries]
+    largest = max(sizes, key=sizes.__getitem__)
+    measured: dict[str, Any] = {"quality": quality(kit, scifact)}
+    measured["organizations"] = tenant_table(kit, sizes, vectors[: arguments.tenant_queries])
+    measured["kit_retrieve_latency"] = {
+        organization: retrieve_latency(kit, organization, queries, vectors[: len(queries)])
+        for organization in dict.fromkeys([REAL, largest])
+    }
+    return measured
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    arguments = parse_arguments(argv)
+    run = Run("tenants", arguments)
+    dataset = load_dataset(arguments.dataset, "test")
+    results: dict[str, Any] = {"backend": arguments.backend}
+    with temporary_kit(arguments, embed_backend=arguments.backend) as kit:
+        run.record_server(kit.database.engine)
+        results["server_settings"] = server_settings(kit)
+        vectors = {
+            query_id: kit.model.embed_query(query) for query_id, query in dataset.queries.items()
+        }
+        results["scifact"] = build_real(kit, arguments)
+        scifact = prepare_scifact(kit, dataset, vectors)
+        real = {REAL: results["scifact"]["chunks"]}
+        progress("SciFact alone")
+        results["alone"] = measure(kit, scifact, real, arguments)
+        if arguments.other_chunks:
+            results["others"] = add_tenants(kit, arguments)
+            progress("SciFact among the others")
+            results["crowded"] = measure(
+                kit, scifact, real | results["others"]["organizations"], arguments
+            )
+            results["crowded"]["memory"] = memory(kit, results["others"]["table"])
+    results["goal"] = {
+        "ndcg@10_within_of_alone": 0.003,
+        "hybrid_p95_ms_at_1m_with_embedding": 80,
+        "recall@10": 0.95,
+    }
+    run.finish(results, arguments.output)
+    return results
+
+
+if __name__ == "__main__":
+    main()
