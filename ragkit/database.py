@@ -159,9 +159,11 @@ def create_engine(url: URL, settings: Settings) -> Engine:
 
     With a filter (every query filters by organization) an HNSW scan can stop before it has
     found ``k`` matching rows; pgvector 0.8's iterative scan keeps searching until it has.
+    Relaxed order finds more of the true nearest rows than strict order (``ragkit.dense``
+    sorts them again).
     """
     options = engine_options(url)
-    search = f"-c hnsw.iterative_scan=strict_order -c hnsw.ef_search={settings.hnsw_ef_search}"
+    search = f"-c hnsw.iterative_scan=relaxed_order -c hnsw.ef_search={settings.hnsw_ef_search}"
     options["connect_args"]["options"] = search
     try:
         return sa.create_engine(url, pool_size=5, max_overflow=10, **options)

@@ -1,8 +1,23 @@
-"""Dense search: the chunks nearest a query vector in a generation's table (pgvector HNSW).
+"""Dense search: the chunks nearest a query vector in a generation's table (pgvector).
 
 The rows are those LlamaIndex's ``PGVectorStore`` writes and queries; they are read straight
 from the table, without rebuilding a LlamaIndex node per row: on SciFact this halves the time
 of a 100-row dense search.
+
+Every organization shares its generation's table and HNSW graph, and a search walks that graph
+with a filter on the organization, so an approximate search of one organization would depend
+on how much the others store (`benchmarks/tenants.py`). Hence:
+
+- an organization with fewer than ``EXACT_SCAN_BELOW`` chunks (and any search within some
+  documents) is searched exactly: its rows are read by the organization's btree index and
+  sorted by similarity. The answer is the true nearest neighbours whatever else the table
+  holds, and at that size it is as fast as the graph walk (the vectors are stored inline, so a
+  row costs one heap read);
+- a larger one walks the HNSW graph with pgvector's relaxed-order iterative scan (set per
+  connection in ``ragkit.database``), which keeps walking until it has ``limit`` of the
+  organization's rows and found 0.994-1.0 of the true top 10 for tenants of 21k-96k chunks
+  among 250k, where strict order found 0.94-0.96. Relaxed order may return rows slightly out of
+  order, so they are sorted again.
 """
 
 from __future__ import annotations
@@ -16,6 +31,17 @@ from sqlalchemy.orm import Session
 
 from ragkit.fusion import Ranked
 
+# Below this many chunks an exact scan is as fast as the HNSW walk (measured up to 1M chunks
+# in one table: docs/benchmarks.md, "Tenants").
+EXACT_SCAN_BELOW = 20_000
+
+
+def exact_search_pays(organization_chunks: float | None, document_ids: Sequence[object]) -> bool:
+    """Whether to scan exactly: a small organization, or a search within named documents
+    (their chunks are few and read by the document index; the graph walk could miss them)."""
+    small = organization_chunks is not None and organization_chunks < EXACT_SCAN_BELOW
+    return small or bool(document_ids)
+
 
 def nearest_query(
     rows: Any,
@@ -23,23 +49,30 @@ def nearest_query(
     organization: str,
     limit: int,
     document_ids: Sequence[uuid.UUID] = (),
+    *,
+    exact: bool = False,
 ) -> sa.Select[tuple[str, float]]:
     """The dense search statement: node ids and cosine similarities, nearest first.
 
-    The one place the nearest-neighbour SQL is built: ``hnsw.ef_search`` and the iterative
-    scan are set per connection (``ragkit.database``).
+    The one place the nearest-neighbour SQL is built. ``exact`` orders by the similarity
+    column, which no index provides, so the planner reads the organization's rows and sorts
+    them; otherwise the ordering by distance is the HNSW index's (``hnsw.ef_search`` and the
+    iterative scan are set per connection in ``ragkit.database``).
     """
     distance = rows.embedding.cosine_distance(list(query_embedding))
+    similarity = (1 - distance).label("similarity")
     query = (
-        sa.select(rows.node_id, 1 - distance)
+        sa.select(rows.node_id, similarity)
         .where(rows.metadata_["organization_id"].astext == organization)
-        .order_by(distance)
         .limit(limit)
     )
     if document_ids:
         ids = [str(document_id) for document_id in document_ids]
         query = query.where(rows.metadata_["ref_doc_id"].astext.in_(ids))
-    return query
+    if exact:
+        return query.order_by(similarity.desc())
+    walked = query.order_by(distance).cte("walked").prefix_with("MATERIALIZED")
+    return sa.select(walked.c.node_id, walked.c.similarity).order_by(walked.c.similarity.desc())
 
 
 def nearest_chunks(
@@ -49,7 +82,14 @@ def nearest_chunks(
     organization: str,
     limit: int,
     document_ids: Sequence[uuid.UUID] = (),
+    *,
+    organization_chunks: float | None = None,
 ) -> Ranked:
-    """Node ids (chunk ids) and cosine similarities of the nearest chunks, nearest first."""
-    query = nearest_query(rows, query_embedding, organization, limit, document_ids)
+    """Node ids (chunk ids) and cosine similarities of the nearest chunks, nearest first.
+
+    ``organization_chunks`` (how many chunks the organization has) chooses the exact scan or
+    the graph walk; unknown, the graph is walked.
+    """
+    exact = exact_search_pays(organization_chunks, document_ids)
+    query = nearest_query(rows, query_embedding, organization, limit, document_ids, exact=exact)
     return [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]

@@ -45,6 +45,10 @@ def vector_table_ddl(name: str, dimensions: int) -> list[str]:
         "metadata_ JSONB, "
         "node_id VARCHAR NOT NULL, "
         f"embedding VECTOR({int(dimensions)}))",
+        # Vectors inline in the row (text and metadata go to TOAST first): an exact scan then
+        # reads one heap tuple per row instead of three buffers (ragkit.dense). MAIN, not PLAIN,
+        # so a row too large for a page can still be stored.
+        f"ALTER TABLE {table} ALTER COLUMN embedding SET STORAGE MAIN",
         f"CREATE UNIQUE INDEX {table}_node_id_key ON {table} (node_id)",
         f"CREATE INDEX {name}_idx_1 ON {table} ((metadata_ ->> 'ref_doc_id'))",
         f"CREATE INDEX {table}_organization_idx ON {table} ((metadata_ ->> 'organization_id'))",

@@ -188,8 +188,17 @@ class Retriever:
             return []
         rows = self.index(session).rows
         vector = embedding or self.model.embed_query(query)
+        # The size decides between an exact scan and the HNSW walk (see ragkit.dense); BM25's
+        # cached count costs nothing here.
+        chunks, _ = self.bm25.corpus.get(session, self.organization)
         return nearest_chunks(
-            session, rows, vector, self.organization, options.depth, options.document_ids
+            session,
+            rows,
+            vector,
+            self.organization,
+            options.depth,
+            options.document_ids,
+            organization_chunks=chunks,
         )
 
     def _text(self, session: Session, query: str, options: SearchOptions) -> Ranked:
