@@ -17,8 +17,9 @@ chunks, vectors, metadata and BM25 postings are exactly what ragkit writes):
 
 Each level is measured right after it is built, with the SciFact test claims as queries: every
 mode through ``kit.retrieve`` with the query embedded inside the call, and with a precomputed
-``query_embedding=``. Recall@k compares ragkit's own dense search (``nearest_chunks``: HNSW at
-the configured ``hnsw.ef_search``, iterative scan) with an exact scan of the same organization.
+``query_embedding=``. Recall@k compares ragkit's own dense search (``nearest_chunks`` as
+``kit.retrieve`` calls it: an exact scan below ``EXACT_SCAN_BELOW`` chunks, else HNSW at the
+configured ``hnsw.ef_search``, iterative scan) with an exact scan of the same organization.
 The profile splits hybrid retrieval into its steps and keeps ``EXPLAIN ANALYZE`` of the dense
 and BM25 statements for the query whose BM25 is slowest.
 
@@ -57,7 +58,7 @@ from benchmarks.common import (
 )
 from ragkit import RagKit, Settings
 from ragkit.bm25 import BM25, BM25_POSTINGS_BUDGET
-from ragkit.dense import nearest_chunks, nearest_query
+from ragkit.dense import exact_search_pays, nearest_chunks, nearest_query
 from ragkit.embeddings import EmbeddingModel
 from ragkit.fusion import fuse
 from ragkit.index import active_index
@@ -383,11 +384,17 @@ def recall(kit: RagKit, organization: str, vectors: Sequence[list[float]]) -> di
     with kit.database.sessions() as session:
         index = active_index(session, organization)
         rows = kit.stores.row_model(index)
+        size, _ = kit.corpus.get(session, organization)
         shares: dict[int, list[float]] = {k: [] for k in RECALL_DEPTHS}
         for vector in vectors:
             exact = exact_ids(kit, index.table_name, organization, vector, max(RECALL_DEPTHS))
             for k in RECALL_DEPTHS:
-                found = {node for node, _ in nearest_chunks(session, rows, vector, organization, k)}
+                found = {
+                    node
+                    for node, _ in nearest_chunks(
+                        session, rows, vector, organization, k, organization_chunks=size
+                    )
+                }
                 shares[k].append(len(set(exact[:k]) & found) / max(len(exact[:k]), 1))
     return {f"recall@{k}": round(float(np.mean(shares[k])), 4) for k in RECALL_DEPTHS}
 
@@ -439,9 +446,12 @@ def profile(
     lexical = BM25(kit.corpus, organization)
     with kit.database.sessions() as session:
         rows = kit.stores.row_model(active_index(session, organization))
+        size, _ = kit.corpus.get(session, organization)
         for number, (query, vector) in enumerate(zip(queries, vectors)):
             clock = time.perf_counter()
-            dense = nearest_chunks(session, rows, vector, organization, depth)
+            dense = nearest_chunks(
+                session, rows, vector, organization, depth, organization_chunks=size
+            )
             steps["dense"].append(time.perf_counter() - clock)
             clock = time.perf_counter()
             text = lexical.search(session, query, depth)
@@ -454,7 +464,8 @@ def profile(
             load_chunks(session, ranked[:TOP_K], dense, text)
             steps["load_chunks"].append(time.perf_counter() - clock)
         number = slowest[1]
-        dense_query = nearest_query(rows, vectors[number], organization, depth)
+        exact = exact_search_pays(size, ())
+        dense_query = nearest_query(rows, vectors[number], organization, depth, exact=exact)
         bm25 = lexical.statement(session, queries[number], depth)
         plans = {
             "query": queries[number],

@@ -31,7 +31,8 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
-from ragkit.rows import vector_row, write_postings
+from ragkit.ingest.postings import write_postings
+from ragkit.ingest.rows import vector_row
 from ragkit.schema import Chunk, Document
 
 CHUNKS_PER_DOCUMENT = 4

@@ -47,9 +47,11 @@ from benchmarks.query import (
     vacuum,
 )
 from ragkit import RagKit, Settings
+from ragkit.bm25 import BM25
+from ragkit.dense import nearest_chunks
 from ragkit.evaluate import Dataset, load_dataset, score_run
+from ragkit.fusion import Ranked, fuse
 from ragkit.index import active_index
-from ragkit.retrieve import Ranked, fuse, nearest_chunks, text_search
 from ragkit.settings import EMBED_BACKENDS, RetrievalMode
 
 EVAL_CHUNKS = 200  # ``ragkit eval`` asks for 100 documents, 2 chunks each
@@ -127,7 +129,10 @@ def nearest(
         index = active_index(session, organization)
         if variant.scan == "shipped":
             rows = kit.stores.row_model(index)
-            return nearest_chunks(session, rows, vector, organization, limit)
+            size, _ = kit.corpus.get(session, organization)  # as kit.retrieve decides
+            return nearest_chunks(
+                session, rows, vector, organization, limit, organization_chunks=size
+            )
         # Ordering by the similarity column instead of the distance keeps the HNSW index out.
         order = (
             "similarity DESC"
@@ -174,9 +179,9 @@ def prepare_scifact(kit: RagKit, dataset: Dataset, vectors: dict[str, list[float
                 {"o": REAL},
             ).all()
         )
-        config = kit.settings.text_search_config
+        bm25 = BM25(kit.corpus, REAL, kit.settings.text_search_config)
         text = {
-            query_id: text_search(session, query, REAL, EVAL_CHUNKS, None, config)
+            query_id: bm25.search(session, query, EVAL_CHUNKS)
             for query_id, query in dataset.queries.items()
         }
     return SciFact(dataset, vectors, text, sources)

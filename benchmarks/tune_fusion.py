@@ -58,7 +58,10 @@ def fetch_lists(
         model = kit.model_for(organization)
         for query_id, text in queries.items():
             embedding = model.embed_query(text)
-            dense[query_id] = nearest_chunks(session, rows, embedding, organization, depth)
+            size, _ = kit.corpus.get(session, organization)
+            dense[query_id] = nearest_chunks(
+                session, rows, embedding, organization, depth, organization_chunks=size
+            )
             for k1, b in BM25_PARAMETERS:
                 bm25 = BM25(kit.corpus, organization, k1=k1, b=b)
                 lexical[(k1, b)][query_id] = bm25.search(session, text, depth)
