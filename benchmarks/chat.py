@@ -1,18 +1,24 @@
 """The chat message endpoint under concurrent clients: latency p50/p95 and requests per second.
 
-The web app (``webapp.create_app``, documents processed inline) is served by werkzeug's threaded
-server on 127.0.0.1 in this process, on a fresh database; one organization is registered and the
-example documents uploaded. Then, for each ``--clients`` N, N threads each open a conversation
-and post questions to ``POST /api/v1/chat/conversations/<id>/messages/`` one after another,
-until each has sent ``--requests`` or ``--seconds`` have passed. Loopback only.
+The web app (``webapp:create_app()``, documents processed inline) runs on a fresh database, as
+it is deployed: gunicorn's threaded workers in processes of their own (``--workers`` x
+``--threads``, the image's 2 x 4 by default). ``--server in-process`` serves it instead with
+werkzeug's threaded server inside this process, where the client threads share its GIL. One
+organization is registered and the example documents uploaded; every worker is warmed up with
+each question. Then, for each ``--clients`` N, N threads each open a conversation and post
+questions to ``POST /api/v1/chat/conversations/<id>/messages/`` one after another, until each has
+sent ``--requests`` or ``--seconds`` have passed. Loopback only.
 
-    python -m benchmarks.chat [--clients 1 2 4] [--requests 25]
+    python -m benchmarks.chat [--clients 1 2 4] [--requests 25] [--server in-process]
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import os
+import socket
+import subprocess
 import sys
 import tempfile
 import threading
@@ -72,20 +78,38 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--redis-url",
         default="redis://127.0.0.1:6379/14",
-        help="Redis for the revoked-token list (only read on each request here)",
+        help="Redis for the revoked-token list and the rate limits (read on each request)",
     )
+    parser.add_argument("--server", choices=["gunicorn", "in-process"], default="gunicorn")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     add_common_arguments(parser, "chat")
     return parser.parse_args(argv)
 
 
+def app_config(arguments: argparse.Namespace, database_url: str, media: str) -> dict[str, str]:
+    """The web app's configuration, as environment variables."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": arguments.redis_url,
+        "RAGKIT_ENV": "test",
+        "SECRET_KEY": uuid.uuid4().hex,
+        "JWT_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
+        "PROCESSING_MODE": "inline",
+        # The endpoint's throughput is measured, not the per-user question limit.
+        "CHAT_RATE_LIMIT": "1000000 per minute",
+        "UPLOAD_RATE_LIMIT": "1000000 per minute",
+        "MEDIA_ROOT": media,
+        "RAGKIT_HOME": str(arguments.home),
+        "RAGKIT_EMBED_BACKEND": arguments.backend,
+        "RAGKIT_QUERY_BACKEND": arguments.query_backend,
+    }
+
+
 @contextmanager
 def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tuple[str, RagKit]]:
-    """The web app on a free loopback port, sharing one loaded ``RagKit``; its base URL."""
-    from werkzeug.serving import make_server
-
-    from webapp import create_app
-    from webapp.extensions import db
-
+    """The web app on a free loopback port (gunicorn or in this process); its base URL, and a
+    ``RagKit`` on its database."""
     settings = Settings(
         database_url=database_url,
         home=arguments.home,
@@ -93,38 +117,112 @@ def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tup
         query_backend=arguments.query_backend,
     )
     kit = RagKit(settings)  # migrates the fresh database
-    with tempfile.TemporaryDirectory(prefix="ragkit-bench-media-") as media:
-        app = create_app(
-            {
-                "DATABASE_URL": database_url,
-                "REDIS_URL": arguments.redis_url,
-                "SECRET_KEY": uuid.uuid4().hex,
-                "JWT_SECRET_KEY": uuid.uuid4().hex + uuid.uuid4().hex,
-                "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=1),
-                "PROCESSING_MODE": "inline",
-                # The endpoint's throughput is measured, not the per-user question limit.
-                "CHAT_RATE_LIMIT": "1000000 per minute",
-                "MEDIA_ROOT": media,
-                "RAGKIT_SETTINGS": settings,
-            }
+    serve = gunicorn if arguments.server == "gunicorn" else in_process
+    try:
+        with (
+            tempfile.TemporaryDirectory(prefix="ragkit-bench-media-") as media,
+            serve(arguments, app_config(arguments, database_url, media), kit) as base,
+        ):
+            yield base, kit
+    finally:
+        kit.close()
+
+
+def gunicorn_command(arguments: argparse.Namespace, port: int) -> list[str]:
+    """The image's command (Dockerfile), on loopback, with ``--workers`` and ``--threads``."""
+    return [
+        *(sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}"),
+        *("--workers", str(arguments.workers), "--threads", str(arguments.threads)),
+        # Uploads are processed in the request here: the first one loads the passage model.
+        *("--timeout", "600", "--keep-alive", "5", "--no-control-socket"),
+        "webapp:create_app()",
+    ]
+
+
+@contextmanager
+def gunicorn(arguments: argparse.Namespace, config: dict[str, str], kit: RagKit) -> Iterator[str]:
+    port = free_port()
+    root = Path(__file__).resolve().parent.parent
+    environment = {**os.environ, **config, "PYTHONPATH": str(root)}
+    with tempfile.TemporaryFile() as output:
+        server = subprocess.Popen(
+            gunicorn_command(arguments, port),
+            cwd=root,
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
         )
-        app.extensions["ragkit"] = kit
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
-        server = make_server("127.0.0.1", 0, app, threaded=True)
-        thread = threading.Thread(target=server.serve_forever, daemon=True)
-        thread.start()
         try:
-            yield f"http://127.0.0.1:{server.port}", kit
+            base = f"http://127.0.0.1:{port}"
+            wait_ready(base, server, output)
+            yield base
         finally:
-            server.shutdown()
-            thread.join()
-            with app.app_context():
-                db.engine.dispose()
-            kit.close()
+            server.terminate()
+            server.wait(timeout=60)
 
 
-def register_with_documents(base: str) -> dict[str, str]:
-    """A new organization holding the example documents; the owner's auth header."""
+def wait_ready(base: str, server: subprocess.Popen[bytes], output: Any) -> None:
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            output.seek(0)
+            raise SystemExit(f"gunicorn exited:\n{output.read().decode(errors='replace')}")
+        try:
+            if requests.get(f"{base}/readyz", timeout=5).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer /readyz within 300 s")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def in_process(arguments: argparse.Namespace, config: dict[str, str], kit: RagKit) -> Iterator[str]:
+    """werkzeug's threaded server in this process, sharing ``kit`` (and the GIL) with the
+    clients."""
+    from werkzeug.serving import make_server
+
+    from webapp import create_app
+    from webapp.extensions import db
+
+    app = create_app(
+        {
+            **config,
+            "JWT_ACCESS_TOKEN_EXPIRES": timedelta(hours=1),
+            "RAGKIT_SETTINGS": kit.settings,
+        }
+    )
+    app.extensions["ragkit"] = kit
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        thread.join()
+        with app.app_context():
+            db.engine.dispose()
+
+
+def sign_in(base: str, email: str) -> dict[str, str]:
+    """The auth header of a fresh access token (they expire after 15 minutes)."""
+    login = requests.post(
+        f"{base}/api/v1/auth/login", json={"email": email, "password": PASSWORD}, timeout=30
+    )
+    login.raise_for_status()
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def register_with_documents(base: str) -> str:
+    """A new organization holding the example documents; the owner's email."""
     response = requests.post(
         f"{base}/api/v1/auth/register",
         json={
@@ -135,13 +233,8 @@ def register_with_documents(base: str) -> dict[str, str]:
         timeout=30,
     )
     response.raise_for_status()
-    login = requests.post(
-        f"{base}/api/v1/auth/login",
-        json={"email": response.json()["email"], "password": PASSWORD},
-        timeout=30,
-    )
-    login.raise_for_status()
-    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+    email: str = response.json()["email"]
+    headers = sign_in(base, email)
     for path in sorted(EXAMPLES.iterdir()):
         with path.open("rb") as handle:
             uploaded = requests.post(
@@ -153,7 +246,7 @@ def register_with_documents(base: str) -> dict[str, str]:
         uploaded.raise_for_status()
         if uploaded.json()["status"] != "ready":
             raise SystemExit(f"{path.name} was not processed: {uploaded.json()}")
-    return headers
+    return email
 
 
 @dataclass
@@ -223,8 +316,10 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         served_app(arguments, url) as (base, kit),
     ):
         run.record_server(kit.database.engine)
-        headers = register_with_documents(base)
-        load_test(base, headers, 1, 2, 60.0)  # warm-up: first queries load caches
+        headers = sign_in(base, register_with_documents(base))
+        # Warm-up: every worker thread loads its caches with every question before timing.
+        warm = max(arguments.clients) * (arguments.workers if arguments.server == "gunicorn" else 1)
+        load_test(base, headers, warm, len(QUESTIONS), 300.0)
         for clients in arguments.clients:
             rounds.append(load_test(base, headers, clients, arguments.requests, arguments.seconds))
             print(f"{clients} clients: {rounds[-1]}", flush=True)
@@ -249,10 +344,30 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "answerer": "extractive (no LLM configured)",
         "backend": arguments.backend,
         "query_backend": arguments.query_backend or arguments.backend,
+        "server": server_description(arguments),
         "rounds": rounds,
     }
     run.finish(results, arguments.output)
     return results
+
+
+def server_description(arguments: argparse.Namespace) -> dict[str, Any]:
+    """What served the requests, and what shared the machine with it."""
+    if arguments.server == "in-process":
+        return {
+            "kind": "in-process",
+            "detail": "werkzeug threaded server in the benchmark's process: the client threads "
+            "share its GIL",
+        }
+    return {
+        "kind": "gunicorn",
+        "worker_class": "gthread",
+        "workers": arguments.workers,
+        "threads": arguments.threads,
+        "command": " ".join(gunicorn_command(arguments, 0)[1:]),
+        "detail": "gunicorn processes of their own; the client threads run in the benchmark's "
+        "process on the same cores",
+    }
 
 
 if __name__ == "__main__":
