@@ -52,7 +52,7 @@ def test_questions_can_be_embedded_by_onnx_while_passages_stay_on_torch(
 
 
 def test_questions_are_embedded_without_pytorch_once_the_graph_is_cached(
-    settings: Settings,
+    settings: Settings, tmp_path: Path
 ) -> None:
     model = load_embedding_model(settings)  # the default: exports the graph if it is missing
     assert model.query_encoder is not None
@@ -63,13 +63,16 @@ def test_questions_are_embedded_without_pytorch_once_the_graph_is_cached(
         f"vector = model.embed_query({TEXTS[0]!r}); tokens = model.count_tokens({TEXTS[1]!r});"
         "print(json.dumps([vector, tokens, sorted({'torch', 'transformers'} & set(sys.modules))]))"
     )
-    environment = os.environ | {"RAGKIT_HOME": str(settings.home)}
+    environment = os.environ | {"RAGKIT_HOME": str(settings.home), "HOME": str(tmp_path)}
     environment["RAGKIT_MODEL_CACHE"] = str(settings.models_dir)
+    environment.pop("XDG_CACHE_HOME", None)
+    environment.pop("ORT_DISABLE_TELEMETRY", None)
     done = subprocess.run(
         [sys.executable, "-c", probe], env=environment, capture_output=True, text=True, check=True
     )
     vector, tokens, heavy = json.loads(done.stdout)
     assert heavy == []
+    assert list(tmp_path.rglob("*")) == []  # no telemetry device id under ~/.cache
     assert cosine(vector, model.embed_query(TEXTS[0])) > 0.99999
     transformers_tokenizer = model.embedding._model.tokenizer  # type: ignore[attr-defined]
     counted = len(transformers_tokenizer.encode(TEXTS[1], add_special_tokens=False))
