@@ -61,6 +61,17 @@ class Launcher:
         )
         threading.Thread(target=self.collect, daemon=True).start()
 
+    def stop(self) -> None:
+        """Stop the launcher and so its children (each in a session of its own, out of reach
+        of a kill of the launcher alone): SIGTERM first, SIGKILL if that is not enough."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
     def collect(self) -> None:
         assert self.process.stdout is not None
         for line in self.process.stdout:
@@ -92,9 +103,7 @@ def launcher_env(database_url: str, redis_url: str, folder: Path) -> dict[str, s
 def launcher(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Launcher]:
     started = Launcher(free_port(), launcher_env(database_url, redis_url, tmp_path))
     yield started
-    if started.process.poll() is None:
-        started.process.kill()
-        started.process.wait()
+    started.stop()
 
 
 def wait_until_ready(url: str, headers: dict[str, str]) -> dict[str, str]:
@@ -364,7 +373,5 @@ def test_a_killed_worker_or_web_app_is_started_again_and_the_rest_keeps_answerin
     finally:
         if probe is not None:
             probe.stop()
-        if launcher.process.poll() is None:
-            launcher.process.kill()
-            launcher.process.wait()
+        launcher.stop()
         connection.close()
