@@ -107,12 +107,14 @@ def history(conversation: Conversation) -> list[Turn]:
 def add_question(conversation: Conversation, question: Question) -> tuple[Message, list[Turn]]:
     """Store the user's message; returns it with the history that precedes it."""
     turns = history(conversation)
-    message = Message(conversation=conversation, role=MessageRole.USER, content=question.content)
+    message = Message(
+        conversation=conversation, role=MessageRole.USER, content=question.content, citations=[]
+    )
     if not conversation.title:
         conversation.title = question.content[:TITLE_LENGTH]
     conversation.updated_at = sa.func.now()
     db.session.add(message)
-    db.session.commit()
+    commit_as_written()
     return message, turns
 
 
@@ -137,8 +139,23 @@ def add_answer(conversation_id: uuid.UUID, answer: Answer) -> Message:
         citations=[MessageCitation.from_citation(citation) for citation in answer.citations],
     )
     db.session.add(message)
-    db.session.commit()
+    commit_as_written()
     return message
+
+
+def commit_as_written() -> None:
+    """Commit, keeping what the session holds as it was written.
+
+    A question's response is built from the rows just stored (their server defaults come back
+    with the ``INSERT``); expiring them on commit would read each back in a query of its own.
+    The session ends with the request, so nothing stays stale.
+    """
+    session = db.session()
+    expiring, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
 
 
 @dataclass(frozen=True)
