@@ -262,7 +262,8 @@ class RagKit:
         options = SearchOptions.from_settings(
             self.settings, mode=mode, top_k=top_k, document_ids=document_ids
         )
-        found = self._search(retriever, question, history, options)
+        with retriever.searching():  # released before answering, which may take a while
+            found = self._search(retriever, question, history, options)
         yield Retrieved(tuple(found.chunks))
         if not found.chunks:
             yield from answer_events(abstain(question, answerer.model_name))

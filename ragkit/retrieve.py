@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -135,6 +136,7 @@ class Retriever:
     by the first search or question embedding that needs it, so every search for the question
     (a follow-up makes several) reads the same generation and embeds with the model that built
     it, and a text-only search never resolves it. BM25 reads the kit's corpus statistics.
+    Inside :meth:`searching`, the question's searches share one connection and transaction.
     """
 
     def __init__(
@@ -150,6 +152,27 @@ class Retriever:
         self.organization = bm25.organization
         self._models = models
         self._index: ActiveIndex | None = None
+        self._session: Session | None = None
+
+    @contextmanager
+    def searching(self) -> Iterator[None]:
+        """Run the searches made inside in one session: a question in a conversation makes
+        several, and each session costs a connection check-out and a transaction."""
+        with self.database.sessions() as session:
+            self._session = session
+            try:
+                yield
+            finally:
+                self._session = None
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """The session of :meth:`searching`, else one of its own."""
+        if self._session is not None:
+            yield self._session
+            return
+        with self.database.sessions() as session:
+            yield session
 
     def index(self, session: Session) -> ActiveIndex:
         """The active generation, resolved on first use."""
@@ -162,7 +185,7 @@ class Retriever:
     def model(self) -> EmbeddingModel:
         """The model that embedded the active index: queries must use it too."""
         if self._index is None:
-            with self.database.sessions() as session:
+            with self.session() as session:
                 self.index(session)
         assert self._index is not None
         return self._models(self._index.embed_model)
@@ -172,7 +195,7 @@ class Retriever:
     ) -> list[RetrievedChunk]:
         """The ``options.top_k`` chunks that best match ``query`` (``embedding``: its vector,
         when it is already computed)."""
-        with self.database.sessions() as session:
+        with self.session() as session:
             dense = self._dense(session, query, options, embedding)
             text = self._text(session, query, options)
             return load_chunks(session, options.rank(dense, text)[: options.top_k], dense, text)
