@@ -40,6 +40,8 @@ COVERED_BY = 3
 # wordfreq's short lists (words down to Zipf ~3) load in milliseconds; rarer words count fully.
 WORDLIST = "small"
 UNLISTED_ZIPF = 2.5
+# Passages whose words are kept, read once, for the next questions that retrieve them.
+PASSAGES_CACHED = 4096
 # Languages written without spaces: their words need a segmenter, so all text counts alike.
 UNSPACED = frozenset({"zh", "ja", "th"})
 _WORD = re.compile(r"[^\W_][\w'’\-]*", re.UNICODE)
@@ -108,15 +110,23 @@ def coverage(terms: Terms, passage: str, language: str | None) -> float:
     total = sum(terms.values())
     if total < MIN_NAMED:
         return 1.0
-    stem = _stemmer(language or DEFAULT_LANGUAGE)
-    words = set(_words(passage))
-    stems = {stem(word) for word in words}
-    starts = {word[:end] for word in words for end in range(MIN_PART, len(word) + 1)}
+    stems, starts = _passage_words(passage, language or DEFAULT_LANGUAGE)
     covered = sum(weight for term, weight in terms.items() if _contains(term, stems, starts))
     return covered / total
 
 
-def _contains(term: str, stems: set[str], starts: set[str]) -> bool:
+# The same passages are retrieved for question after question.
+@functools.lru_cache(maxsize=PASSAGES_CACHED)
+def _passage_words(passage: str, language: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The passage's word stems, and the starts of its words (see :func:`_contains`)."""
+    stem = _stemmer(language)
+    words = set(_words(passage))
+    stems = frozenset(stem(word) for word in words)
+    starts = frozenset(word[:end] for word in words for end in range(MIN_PART, len(word) + 1))
+    return stems, starts
+
+
+def _contains(term: str, stems: frozenset[str], starts: frozenset[str]) -> bool:
     """Whether a passage with these word stems and word starts has the term: as a word, as the
     start of a longer one ("herunterlad" in "herunterladen"), or as a compound of two that it
     has ("Datenexport" in a passage saying "Daten exportieren")."""

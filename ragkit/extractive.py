@@ -7,11 +7,14 @@ quotes the verbatim span its sentences come from.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from ragkit.answer import (
     EXTRACTIVE_MODEL,
@@ -28,9 +31,11 @@ from ragkit.embeddings import EmbeddingModel
 from ragkit.retrieve import RetrievedChunk
 from ragkit.sentences import (
     LIST_ITEM,
+    Vectors,
     bounds,
     content_words,
     cosine,
+    cosines,
     display_text,
     introduces_list,
     is_table_header,
@@ -68,14 +73,79 @@ _HOW_TO = re.compile(
 
 
 @dataclass(frozen=True)
-class Sentence:
-    """A candidate sentence: its span in a retrieved chunk, verbatim and as answer text."""
+class PassageSentence:
+    """A sentence of a passage that may answer, read once per passage: its span, its text
+    verbatim and as answer text, what it is embedded as, and what it states."""
 
-    chunk_rank: int
     start: int
     end: int
     text: str
     display: str
+    key: str  # the display text folded: the same sentence in two passages is said once
+    scoring: str
+    words: frozenset[str]
+    numbers: frozenset[str]
+    bounds: frozenset[tuple[str, str]]
+    introduces_list: bool
+
+    @classmethod
+    def read(cls, passage: str, start: int, end: int) -> PassageSentence:
+        text = passage[start:end]
+        display = display_text(text, passage, start)
+        return cls(
+            start=start,
+            end=end,
+            text=text,
+            display=display,
+            key=" ".join(display.lower().split()),
+            scoring=scoring_text(text, passage, start),
+            words=frozenset(content_words(display)),
+            numbers=frozenset(numbers(display)),
+            bounds=frozenset(bounds(display)),
+            introduces_list=introduces_list(text),
+        )
+
+
+# Passages whose sentences are kept, read, for the next questions that retrieve them.
+PASSAGES_CACHED = 4096
+
+
+@functools.lru_cache(maxsize=PASSAGES_CACHED)
+def passage_sentences(passage: str, section_title: str | None) -> tuple[PassageSentence, ...]:
+    """The sentences of a passage that may answer: not headings, table headers or fragments."""
+    found = []
+    for start, end in split_sentences(passage):
+        sentence = PassageSentence.read(passage, start, end)
+        if word_count(sentence.display) < 4 or _is_heading(sentence.text, section_title):
+            continue
+        if is_table_header(passage, start, end):
+            continue
+        found.append(sentence)
+    return tuple(found)
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate sentence: a passage's sentence in the retrieved chunk of rank ``chunk_rank``."""
+
+    chunk_rank: int
+    read: PassageSentence
+
+    @property
+    def start(self) -> int:
+        return self.read.start
+
+    @property
+    def end(self) -> int:
+        return self.read.end
+
+    @property
+    def text(self) -> str:
+        return self.read.text
+
+    @property
+    def display(self) -> str:
+        return self.read.display
 
 
 class SentenceVectors:
@@ -88,11 +158,12 @@ class SentenceVectors:
 
     def __init__(self, size: int = 50_000) -> None:
         self.size = size
-        self._vectors: OrderedDict[tuple[str, str], list[float]] = OrderedDict()
+        self._vectors: OrderedDict[tuple[str, str], Vectors] = OrderedDict()
         self._lock = threading.Lock()
 
-    def embed(self, model: EmbeddingModel, texts: Sequence[str]) -> list[list[float]]:
-        found: dict[str, list[float]] = {}
+    def embed(self, model: EmbeddingModel, texts: Sequence[str]) -> Vectors:
+        """The texts' vectors, one row each (kept as arrays: a tenth of a list's memory)."""
+        found: dict[str, Vectors] = {}
         with self._lock:
             for text in texts:
                 vector = self._vectors.get((model.name, text))
@@ -100,14 +171,17 @@ class SentenceVectors:
                     found[text] = vector
         missing = list(dict.fromkeys(text for text in texts if text not in found))
         if missing:
-            found.update(zip(missing, model.embed_sentences(missing)))
+            embedded = np.asarray(model.embed_sentences(missing), dtype=np.float64)
+            found.update(zip(missing, embedded))
         with self._lock:
             for text, vector in found.items():
                 self._vectors[(model.name, text)] = vector
                 self._vectors.move_to_end((model.name, text))
             while len(self._vectors) > self.size:
                 self._vectors.popitem(last=False)
-        return [found[text] for text in texts]
+        if not texts:
+            return np.zeros((0, model.dimensions))
+        return np.stack([found[text] for text in texts])
 
 
 @dataclass
@@ -117,7 +191,7 @@ class Scored:
     combined: float
     similarity: float  # to the question, plus NUMBER_BONUS when it states the number asked
     sentence: Sentence
-    vector: Sequence[float]
+    vector: Vectors
     duplicates: list[Scored] = field(default_factory=list)
 
 
@@ -203,45 +277,37 @@ class ExtractiveAnswerer:
         sentences = self._candidates(chunks)
         if not sentences:
             return []
-        texts = [
-            scoring_text(sentence.text, chunks[sentence.chunk_rank].content, sentence.start)
-            for sentence in sentences
-        ]
-        vectors = self.vectors.embed(model, texts)
+        vectors = self.vectors.embed(model, [sentence.read.scoring for sentence in sentences])
+        similarities = cosines(vectors, query_embedding)
         question_words = content_words(question)
         wants_steps = bool(_HOW_TO.match(question))
         asked_numbers = numbers(question)
         asked_bounds = bounds(question)
         top_score = max(chunk.score for chunk in chunks) or 1.0
         scored = []
-        for sentence, vector in zip(sentences, vectors):
-            similarity = cosine(query_embedding, vector)
-            similarity += _number_bonus(asked_numbers, asked_bounds, sentence.display)
-            overlap = len(question_words & content_words(sentence.display))
+        for sentence, vector, cosine_similarity in zip(sentences, vectors, similarities):
+            similarity = float(cosine_similarity)
+            similarity += _number_bonus(asked_numbers, asked_bounds, sentence.read)
+            overlap = len(question_words & sentence.read.words)
             support = max(chunks[sentence.chunk_rank].score, 0.0) / top_score
             combined = (
                 similarity + SUPPORT_WEIGHT * support + WORD_WEIGHT * min(overlap, MAX_SHARED_WORDS)
             )
-            if wants_steps and introduces_list(sentence.text):
+            if wants_steps and sentence.read.introduces_list:
                 combined += STEPS_BONUS
             scored.append(Scored(combined, similarity, sentence, vector))
         scored.sort(key=lambda item: -item.combined)
         return scored
 
     def _candidates(self, chunks: Sequence[RetrievedChunk]) -> list[Sentence]:
+        """The chunks' sentences that may answer, each said once (in the best chunk saying it)."""
         seen: set[str] = set()
         found = []
         for rank, chunk in enumerate(chunks):
-            for start, end in split_sentences(chunk.content):
-                text = chunk.content[start:end]
-                display = display_text(text, chunk.content, start)
-                key = " ".join(display.lower().split())
-                if word_count(display) < 4 or key in seen or _is_heading(text, chunk):
-                    continue
-                if is_table_header(chunk.content, start, end):
-                    continue
-                seen.add(key)
-                found.append(Sentence(rank, start, end, text, display))
+            for sentence in passage_sentences(chunk.content, chunk.section_title):
+                if sentence.key not in seen:
+                    seen.add(sentence.key)
+                    found.append(Sentence(rank, sentence))
         return found
 
     def _choose(self, scored: list[Scored]) -> list[Scored]:
@@ -266,21 +332,22 @@ class ExtractiveAnswerer:
         return sorted(chosen, key=lambda item: (item.sentence.chunk_rank, item.sentence.start))
 
 
-def _number_bonus(asked: set[str], asked_bounds: set[tuple[str, str]], sentence: str) -> float:
+def _number_bonus(
+    asked: set[str], asked_bounds: set[tuple[str, str]], sentence: PassageSentence
+) -> float:
     """What stating the numbers asked about adds: "E-1017" means nothing to the model, all to
     users. A question about a range ("before 3.6") is answered by the sentence with the same
     range, not by one that merely names 3.6 ("The current version is 3.6")."""
     if asked_bounds:
-        if asked_bounds & bounds(sentence):
+        if asked_bounds & sentence.bounds:
             return BOUND_BONUS
         # Naming the bound alone ("The current version is 3.6") is a look-alike, not an answer.
-        return (
-            -2 * NUMBER_BONUS if _states({n for _, n in asked_bounds}, numbers(sentence)) else 0.0
-        )
-    return NUMBER_BONUS if asked and _states(asked, numbers(sentence)) else 0.0
+        bounded = {number for _, number in asked_bounds}
+        return -2 * NUMBER_BONUS if _states(bounded, sentence.numbers) else 0.0
+    return NUMBER_BONUS if asked and _states(asked, sentence.numbers) else 0.0
 
 
-def _states(asked: set[str], stated: set[str]) -> bool:
+def _states(asked: set[str], stated: frozenset[str]) -> bool:
     """Whether a sentence states one of the numbers asked about ("3.5" matches "3.5.0")."""
     return any(
         number == wanted or number.startswith(wanted + ".") for number in stated for wanted in asked
@@ -289,21 +356,21 @@ def _states(asked: set[str], stated: set[str]) -> bool:
 
 def _same_fact(kept: Scored, other: Scored) -> bool:
     """The same statement in other words; "3.5.0 - released 4 March" is not "3.6.0 - ..."."""
-    left_numbers, right_numbers = numbers(kept.sentence.display), numbers(other.sentence.display)
+    left_numbers, right_numbers = kept.sentence.read.numbers, other.sentence.read.numbers
     if not (left_numbers <= right_numbers or right_numbers <= left_numbers):
         return False
     if cosine(kept.vector, other.vector) >= DUPLICATE_SIMILARITY:
         return True
-    left, right = content_words(kept.sentence.display), content_words(other.sentence.display)
+    left, right = kept.sentence.read.words, other.sentence.read.words
     return (
         bool(left and right) and len(left & right) / min(len(left), len(right)) >= DUPLICATE_OVERLAP
     )
 
 
-def _is_heading(text: str, chunk: RetrievedChunk) -> bool:
+def _is_heading(text: str, section_title: str | None) -> bool:
     """Headings name a topic without saying anything about it: never an answer."""
     stripped = text.strip().lstrip("#").strip()
-    if text.lstrip().startswith("#") or stripped == (chunk.section_title or "").strip():
+    if text.lstrip().startswith("#") or stripped == (section_title or "").strip():
         return True
     untermed = not stripped.endswith((".", "!", "?", ":", "|"))
     factual = any(character.isdigit() for character in stripped)

@@ -8,9 +8,13 @@ spelled out with its column headers ("Team — Annual: $144 per member/year; ...
 from __future__ import annotations
 
 import itertools
-import math
 import re
 from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+Vectors = npt.NDArray[np.float64]
 
 # A sentence ends at . ! or ? before a space, at a blank line, or before a list item, heading or
 # table row; a single line break inside a paragraph (as PDFs have) does not end it.
@@ -182,10 +186,17 @@ def word_count(text: str) -> int:
     return len(_WORD.findall(text))
 
 
-def cosine(left: Sequence[float], right: Sequence[float]) -> float:
-    dot = sum(a * b for a, b in zip(left, right))
-    norm = math.sqrt(sum(a * a for a in left)) * math.sqrt(sum(b * b for b in right))
-    return dot / norm if norm else 0.0
+def cosine(left: Sequence[float] | Vectors, right: Sequence[float] | Vectors) -> float:
+    return float(cosines(np.asarray(left, dtype=np.float64)[np.newaxis], right)[0])
+
+
+def cosines(rows: Vectors, vector: Sequence[float] | Vectors) -> Vectors:
+    """The cosine similarity of each of ``rows`` (a matrix, one vector per row) to ``vector``;
+    0 where either is all zeros."""
+    target = np.asarray(vector, dtype=np.float64)
+    norms = np.linalg.norm(rows, axis=1) * np.linalg.norm(target)
+    dots = rows @ target
+    return np.divide(dots, norms, out=np.zeros_like(dots), where=norms != 0)
 
 
 STOPWORDS = frozenset(
