@@ -215,9 +215,8 @@ def _load_huggingface(name: str, settings: Settings) -> EmbeddingModel:
         files = model.files()
     encoder = query_encoder(model, files, resolve_query_backend(settings.query_backend, backend))
     build: Callable[[], BaseEmbedding] = model.torch_embedding
-    if backend in ONNX_BACKENDS:
-        same = encoder if encoder and encoder.backend == backend else None
-        build = partial(model.onnx_embedding, files, same)
+    if backend in ONNX_BACKENDS:  # passages get an encoder of their own: see query_encoder
+        build = partial(model.onnx_embedding, files)
     count = counting_tokenizer(files.tokenizer)
     return EmbeddingModel(
         name=f"hf:{name}",

@@ -108,7 +108,11 @@ def query_encoder(model: SentenceModel, files: ModelFiles, backend: str) -> Quer
         log.warning("questions are embedded with PyTorch: %s", error)
         return None
     tokenizer = batch_tokenizer(files.tokenizer, files.max_length)
-    return QueryEncoder(OnnxEncoder(path, tokenizer, model.settings.embed_batch_size), backend)
+    # One thread per call: a web process embeds the questions of several requests at once, and
+    # for one short text a thread pool only adds its synchronisation (its idle threads spin,
+    # taking CPU from the other requests).
+    encoder = OnnxEncoder(path, tokenizer, model.settings.embed_batch_size, threads=1)
+    return QueryEncoder(encoder, backend)
 
 
 class SentenceModel:
@@ -171,17 +175,15 @@ class SentenceModel:
         transformer = self.torch_embedding()._model
         return onnx_model_file(transformer, self.name, backend, self.settings.models_dir)
 
-    def onnx_embedding(self, files: ModelFiles, encoder: QueryEncoder | None) -> BaseEmbedding:
-        """Passages embedded by ONNX Runtime (``RAGKIT_EMBED_BACKEND=onnx`` or ``onnx-int8``)."""
-        if encoder is None:
-            path = self.onnx_file(self.backend)
-            tokenizer = batch_tokenizer(files.tokenizer, files.max_length)
-            encoder = QueryEncoder(
-                OnnxEncoder(path, tokenizer, self.settings.embed_batch_size), self.backend
-            )
+    def onnx_embedding(self, files: ModelFiles) -> BaseEmbedding:
+        """Passages embedded by ONNX Runtime (``RAGKIT_EMBED_BACKEND=onnx`` or ``onnx-int8``),
+        in batches that use every core."""
+        path = self.onnx_file(self.backend)
+        tokenizer = batch_tokenizer(files.tokenizer, files.max_length)
+        encoder = OnnxEncoder(path, tokenizer, self.settings.embed_batch_size)
         from ragkit.llama_embeddings import OnnxEmbedding
 
-        return OnnxEmbedding(encoder.encoder, embed_batch_size=self.settings.embed_batch_size)
+        return OnnxEmbedding(encoder, embed_batch_size=self.settings.embed_batch_size)
 
 
 def dimension_of(transformer: Any) -> int:

@@ -75,11 +75,14 @@ def counting_tokenizer(tokenizer: Any) -> Any:
 class OnnxEncoder:
     """Texts to normalised vectors with one ONNX Runtime session (thread-safe)."""
 
-    def __init__(self, model_path: Path, tokenizer: Any, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_path: Path, tokenizer: Any, batch_size: int = 64, *, threads: int | None = None
+    ) -> None:
+        """``threads``: how many threads one call may use (default: one per core)."""
         ort = onnxruntime()
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.intra_op_num_threads = os.cpu_count() or 1
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
         self.session = ort.InferenceSession(
             str(model_path), options, providers=["CPUExecutionProvider"]
         )
