@@ -31,6 +31,7 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from sqlalchemy.orm import Session
 
+from ragkit.index import HNSW_EF_CONSTRUCTION, HNSW_M
 from ragkit.ingest.postings import write_postings
 from ragkit.ingest.rows import vector_row
 from ragkit.schema import Chunk, Document
@@ -378,3 +379,23 @@ class PeakMemory:
         while not self._stop.wait(1.0):
             used = proportional_memory_mb(server_processes(self._postmaster))
             self.peak = max(self.peak, used)
+
+
+def create_partial_index(
+    engine: sa.Engine, table: str, organization: str, maintenance_work_mem: str
+) -> tuple[str, float]:
+    """An HNSW index over one organization's rows only (the graph its searches would walk
+    with no other tenant in it); its name and the seconds it took."""
+    name = f"{table}_{organization.replace('-', '_')}_hnsw"
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        connection.execute(sa.text(f"SET maintenance_work_mem = '{maintenance_work_mem}'"))
+        started = time.perf_counter()
+        connection.execute(
+            sa.text(
+                f"CREATE INDEX {name} ON {table} USING hnsw (embedding vector_cosine_ops) "
+                f"WITH (m = {HNSW_M}, ef_construction = {HNSW_EF_CONSTRUCTION}) "
+                f"WHERE (metadata_ ->> 'organization_id') = '{organization}'"
+            )
+        )
+        return name, round(time.perf_counter() - started, 1)

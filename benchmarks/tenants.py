@@ -30,14 +30,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks import tenant_store as store
-from benchmarks.common import SCIFACT, Run, add_common_arguments, latency_summary, temporary_kit
+from benchmarks.common import SCIFACT, Run, add_common_arguments, temporary_kit
+from benchmarks.dense_variants import (
+    VARIANTS,
+    DenseVariant,
+    nearest,
+    progress,
+    tenant_table,
+)
 from benchmarks.query import (
     REAL,
     build_real,
@@ -48,7 +54,8 @@ from benchmarks.query import (
 )
 from ragkit import RagKit, Settings
 from ragkit.bm25 import BM25
-from ragkit.dense import nearest_chunks
+from ragkit.dense import EXACT_SCAN_BELOW
+from ragkit.embeddings import resolve_backend, resolve_query_backend
 from ragkit.evaluate import Dataset, load_dataset, score_run
 from ragkit.fusion import Ranked, fuse
 from ragkit.index import active_index
@@ -56,36 +63,7 @@ from ragkit.settings import EMBED_BACKENDS, RetrievalMode
 
 EVAL_CHUNKS = 200  # ``ragkit eval`` asks for 100 documents, 2 chunks each
 EVAL_DOCUMENTS = 100
-CANDIDATES = 100  # the dense depth of a hybrid query (candidate_k)
 LOADED_TABLES = ("chunk_terms", "chunks")
-
-
-@dataclass(frozen=True)
-class DenseVariant:
-    """One way of running the dense search: pgvector's settings, or an exact scan."""
-
-    name: str
-    scan: str  # "strict_order", "relaxed_order", "exact", or "shipped" (ragkit's own)
-    ef_search: int = 100
-    max_scan_tuples: int = 20_000
-
-
-VARIANTS = (
-    DenseVariant("shipped", "shipped"),
-    DenseVariant("strict-100", "strict_order", 100),
-    DenseVariant("strict-400", "strict_order", 400),
-    DenseVariant("strict-1000", "strict_order", 1000),
-    DenseVariant("relaxed-100", "relaxed_order", 100),
-    DenseVariant("relaxed-400", "relaxed_order", 400),
-    DenseVariant("relaxed-100-t100k", "relaxed_order", 100, 100_000),
-    DenseVariant("exact", "exact"),
-)
-NEAREST_SQL = """
-SELECT node_id, 1 - (embedding <=> CAST(:vector AS vector)) AS similarity FROM {table}
-WHERE metadata_ ->> 'organization_id' = :organization
-ORDER BY {order} LIMIT :limit"""
-# Relaxed order returns rows nearly by distance; they are sorted again (pgvector's advice).
-RELAXED_SQL = "WITH nearest AS MATERIALIZED ({inner}) SELECT * FROM nearest ORDER BY 2 DESC"
 
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -103,56 +81,23 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--maintenance-work-mem", default="3GB")
     parser.add_argument("--backend", choices=EMBED_BACKENDS, default=Settings().embed_backend)
     parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument(
+        "--variants",
+        nargs="+",
+        choices=[variant.name for variant in VARIANTS],
+        default=[variant.name for variant in VARIANTS],
+        help="dense variants to measure (the exact scan is always the reference)",
+    )
+    parser.add_argument("--skip-alone", action="store_true", help="measure only the crowd")
+    parser.add_argument(
+        "--partial-indexes-above",
+        type=int,
+        default=0,
+        help="then give every organization of at least this many chunks an HNSW index of its "
+        "own and measure it again (0: not)",
+    )
     add_common_arguments(parser, "tenants")
     return parser.parse_args(argv)
-
-
-STARTED = time.perf_counter()
-
-
-def progress(message: str) -> None:
-    print(f"  [{time.perf_counter() - STARTED:7.1f} s] {message}", flush=True)
-
-
-# The dense search, each way
-
-
-def literal(vector: Sequence[float]) -> str:
-    return "[" + ",".join(f"{value:.7g}" for value in vector) + "]"
-
-
-def nearest(
-    kit: RagKit, variant: DenseVariant, vector: Sequence[float], organization: str, limit: int
-) -> Ranked:
-    """The organization's ``limit`` nearest chunks to ``vector``, searched as ``variant``."""
-    with kit.database.sessions() as session:
-        index = active_index(session, organization)
-        if variant.scan == "shipped":
-            rows = kit.stores.row_model(index)
-            size, _ = kit.corpus.get(session, organization)  # as kit.retrieve decides
-            return nearest_chunks(
-                session, rows, vector, organization, limit, organization_chunks=size
-            )
-        # Ordering by the similarity column instead of the distance keeps the HNSW index out.
-        order = (
-            "similarity DESC"
-            if variant.scan == "exact"
-            else "embedding <=> CAST(:vector AS vector)"
-        )
-        statement = NEAREST_SQL.format(table=index.table_name, order=order)
-        if variant.scan != "exact":
-            session.connection().exec_driver_sql(
-                f"SET LOCAL hnsw.iterative_scan = {variant.scan}; "
-                f"SET LOCAL hnsw.ef_search = {variant.ef_search}; "
-                f"SET LOCAL hnsw.max_scan_tuples = {variant.max_scan_tuples}"
-            )
-        if variant.scan == "relaxed_order":
-            statement = RELAXED_SQL.format(inner=statement)
-        parameters = {"vector": literal(vector), "organization": organization, "limit": limit}
-        return [
-            (str(node), float(score))
-            for node, score in session.execute(sa.text(statement), parameters)
-        ]
 
 
 # Quality on SciFact
@@ -229,60 +174,12 @@ def retrieve_quality(kit: RagKit, scifact: SciFact) -> dict[str, Any]:
     return scores(scifact, runs)
 
 
-def quality(kit: RagKit, scifact: SciFact) -> dict[str, Any]:
+def quality(kit: RagKit, scifact: SciFact, variants: Sequence[DenseVariant]) -> dict[str, Any]:
     measured = {"kit.retrieve": retrieve_quality(kit, scifact)}
-    for variant in VARIANTS:
+    for variant in variants:
         measured[variant.name] = variant_quality(kit, scifact, variant)
         progress(f"quality {variant.name}: {measured[variant.name]}")
     return measured
-
-
-# Every organization: latency and recall of each variant
-
-
-def searches(
-    kit: RagKit, variant: DenseVariant, organization: str, vectors: Sequence[list[float]]
-) -> tuple[list[Ranked], list[float]]:
-    """Every vector's ``CANDIDATES`` nearest chunks, and the seconds each search took."""
-    found, seconds = [], []
-    for vector in vectors:
-        started = time.perf_counter()
-        found.append(nearest(kit, variant, vector, organization, CANDIDATES))
-        seconds.append(time.perf_counter() - started)
-    return found, seconds
-
-
-def tenant_row(
-    kit: RagKit, organization: str, chunks: int, vectors: Sequence[list[float]]
-) -> dict[str, Any]:
-    """Each variant's latency for ``CANDIDATES`` rows and recall against the exact scan."""
-    truth, seconds = searches(kit, DenseVariant("exact", "exact"), organization, vectors)
-    row: dict[str, Any] = {"organization": organization, "chunks": chunks}
-    row["exact"] = latency_summary(seconds) | {"recall@10": 1.0, "recall@100": 1.0}
-    for variant in VARIANTS:
-        if variant.scan != "exact":
-            found, seconds = searches(kit, variant, organization, vectors)
-            row[variant.name] = latency_summary(seconds) | recall(truth, found)
-    summary = {k: (v["p50_ms"], v["recall@10"]) for k, v in row.items() if isinstance(v, dict)}
-    progress(f"{organization} ({chunks} chunks): p50 ms, recall@10 {summary}")
-    return row
-
-
-def recall(truth: Sequence[Ranked], found: Sequence[Ranked]) -> dict[str, float]:
-    shares: dict[str, list[float]] = {"recall@10": [], "recall@100": []}
-    for exact, approximate in zip(truth, found):
-        for k, name in ((10, "recall@10"), (100, "recall@100")):
-            wanted = {node for node, _ in exact[:k]}
-            got = {node for node, _ in approximate[:k]}
-            shares[name].append(len(wanted & got) / max(len(wanted), 1))
-    return {name: round(float(np.mean(values)), 4) for name, values in shares.items()}
-
-
-def tenant_table(
-    kit: RagKit, sizes: dict[str, int], vectors: Sequence[list[float]]
-) -> list[dict[str, Any]]:
-    ordered = sorted(sizes.items(), key=lambda item: item[1])
-    return [tenant_row(kit, name, chunks, vectors) for name, chunks in ordered]
 
 
 # kit.retrieve latency
@@ -339,6 +236,36 @@ def add_tenants(kit: RagKit, arguments: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def partial_indexes(
+    kit: RagKit,
+    scifact: SciFact,
+    table: str,
+    sizes: dict[str, int],
+    arguments: argparse.Namespace,
+) -> dict[str, Any]:
+    """Large organizations with an HNSW index of their own, measured as before."""
+    large = {name: n for name, n in sizes.items() if n >= arguments.partial_indexes_above}
+    built = {}
+    for name in sorted(large, key=large.__getitem__):
+        index, seconds = store.create_partial_index(
+            kit.database.engine, table, name, arguments.maintenance_work_mem
+        )
+        built[name] = {"index": index, "build_seconds": seconds}
+        progress(f"partial index for {name} ({large[name]} chunks) built in {seconds} s")
+    vectors = list(scifact.vectors.values())
+    queries = list(scifact.dataset.queries.values())[: arguments.latency_queries]
+    variants = [variant for variant in VARIANTS if variant.name in ("shipped", "relaxed-100")]
+    largest = max(large, key=large.__getitem__)
+    return {
+        "built": built,
+        "organizations": tenant_table(kit, large, vectors[: arguments.tenant_queries], variants),
+        "kit_retrieve_latency": {
+            largest: retrieve_latency(kit, largest, queries, vectors[: len(queries)])
+        },
+        "memory": memory(kit, table),
+    }
+
+
 def server_settings(kit: RagKit) -> dict[str, str]:
     names = (
         "shared_buffers",
@@ -369,8 +296,11 @@ def measure(
     vectors = list(scifact.vectors.values())
     queries = list(scifact.dataset.queries.values())[: arguments.latency_queries]
     largest = max(sizes, key=sizes.__getitem__)
-    measured: dict[str, Any] = {"quality": quality(kit, scifact)}
-    measured["organizations"] = tenant_table(kit, sizes, vectors[: arguments.tenant_queries])
+    variants = [variant for variant in VARIANTS if variant.name in arguments.variants]
+    measured: dict[str, Any] = {"quality": quality(kit, scifact, variants)}
+    measured["organizations"] = tenant_table(
+        kit, sizes, vectors[: arguments.tenant_queries], variants
+    )
     measured["kit_retrieve_latency"] = {
         organization: retrieve_latency(kit, organization, queries, vectors[: len(queries)])
         for organization in dict.fromkeys([REAL, largest])
@@ -386,14 +316,17 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with temporary_kit(arguments, embed_backend=arguments.backend) as kit:
         run.record_server(kit.database.engine)
         results["server_settings"] = server_settings(kit)
+        passages = resolve_backend(kit.settings.embed_backend)
+        results["query_backend"] = resolve_query_backend(kit.settings.query_backend, passages)
         vectors = {
             query_id: kit.model.embed_query(query) for query_id, query in dataset.queries.items()
         }
         results["scifact"] = build_real(kit, arguments)
         scifact = prepare_scifact(kit, dataset, vectors)
         real = {REAL: results["scifact"]["chunks"]}
-        progress("SciFact alone")
-        results["alone"] = measure(kit, scifact, real, arguments)
+        if not arguments.skip_alone:
+            progress("SciFact alone")
+            results["alone"] = measure(kit, scifact, real, arguments)
         if arguments.other_chunks:
             results["others"] = add_tenants(kit, arguments)
             progress("SciFact among the others")
@@ -401,6 +334,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 kit, scifact, real | results["others"]["organizations"], arguments
             )
             results["crowded"]["memory"] = memory(kit, results["others"]["table"])
+            if arguments.partial_indexes_above:
+                results["partial_indexes"] = partial_indexes(
+                    kit, scifact, results["others"]["table"], results["others"]["organizations"],
+                    arguments,
+                )  # fmt: skip
+    results["exact_scan_below"] = EXACT_SCAN_BELOW
     results["goal"] = {
         "ndcg@10_within_of_alone": 0.003,
         "hybrid_p95_ms_at_1m_with_embedding": 80,
