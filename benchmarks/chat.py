@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import requests
+import sqlalchemy as sa
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -106,10 +107,21 @@ def app_config(arguments: argparse.Namespace, database_url: str, media: str) -> 
     }
 
 
+@dataclass(frozen=True)
+class Served:
+    """The web app being measured: its base URL and the processes that serve it."""
+
+    base: str
+    pid: int  # gunicorn's master (its workers are its children), or this process
+
+    def web_processes(self) -> list[int]:
+        return children(self.pid) or [self.pid]
+
+
 @contextmanager
-def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tuple[str, RagKit]]:
-    """The web app on a free loopback port (gunicorn or in this process); its base URL, and a
-    ``RagKit`` on its database."""
+def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tuple[Served, RagKit]]:
+    """The web app on a free loopback port (gunicorn or in this process), and a ``RagKit`` on
+    its database."""
     settings = Settings(
         database_url=database_url,
         home=arguments.home,
@@ -121,9 +133,9 @@ def served_app(arguments: argparse.Namespace, database_url: str) -> Iterator[tup
     try:
         with (
             tempfile.TemporaryDirectory(prefix="ragkit-bench-media-") as media,
-            serve(arguments, app_config(arguments, database_url, media), kit) as base,
+            serve(arguments, app_config(arguments, database_url, media), kit) as served,
         ):
-            yield base, kit
+            yield served, kit
     finally:
         kit.close()
 
@@ -140,7 +152,9 @@ def gunicorn_command(arguments: argparse.Namespace, port: int) -> list[str]:
 
 
 @contextmanager
-def gunicorn(arguments: argparse.Namespace, config: dict[str, str], kit: RagKit) -> Iterator[str]:
+def gunicorn(
+    arguments: argparse.Namespace, config: dict[str, str], kit: RagKit
+) -> Iterator[Served]:
     port = free_port()
     root = Path(__file__).resolve().parent.parent
     environment = {**os.environ, **config, "PYTHONPATH": str(root)}
@@ -155,7 +169,7 @@ def gunicorn(arguments: argparse.Namespace, config: dict[str, str], kit: RagKit)
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(base, server, output)
-            yield base
+            yield Served(base, server.pid)
         finally:
             server.terminate()
             server.wait(timeout=60)
@@ -183,7 +197,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def in_process(arguments: argparse.Namespace, config: dict[str, str], kit: RagKit) -> Iterator[str]:
+def in_process(
+    arguments: argparse.Namespace, config: dict[str, str], kit: RagKit
+) -> Iterator[Served]:
     """werkzeug's threaded server in this process, sharing ``kit`` (and the GIL) with the
     clients."""
     from werkzeug.serving import make_server
@@ -204,7 +220,7 @@ def in_process(arguments: argparse.Namespace, config: dict[str, str], kit: RagKi
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.port}"
+        yield Served(f"http://127.0.0.1:{server.port}", os.getpid())
     finally:
         server.shutdown()
         thread.join()
@@ -249,6 +265,65 @@ def register_with_documents(base: str) -> str:
     return email
 
 
+def children(pid: int) -> list[int]:
+    """The processes whose parent is ``pid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids: Sequence[int]) -> dict[int, float]:
+    """User and system CPU time each process has used so far (gone processes left out)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    used = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        used[pid] = (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+@dataclass
+class CpuMeter:
+    """CPU time used during a round by the web app's processes, the database's backends and
+    this process (the clients, and the app too when it runs in process)."""
+
+    served: Served
+    kit: RagKit
+    before: dict[str, dict[int, float]] = field(default_factory=dict)
+
+    def processes(self) -> dict[str, list[int]]:
+        with self.kit.database.engine.connect() as connection:
+            backends = connection.scalars(
+                sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            ).all()
+        web = [pid for pid in self.served.web_processes() if pid != os.getpid()]
+        return {"web": web, "database": list(backends), "benchmark": [os.getpid()]}
+
+    def start(self) -> None:
+        self.before = {part: cpu_seconds(pids) for part, pids in self.processes().items()}
+
+    def per_request_ms(self, requests: int) -> dict[str, float]:
+        """Milliseconds of CPU per request, by part, since :meth:`start`."""
+        spent = {}
+        for part, pids in self.processes().items():
+            now = cpu_seconds(pids)
+            before = self.before.get(part, {})
+            spent[part] = sum(seconds - before.get(pid, 0.0) for pid, seconds in now.items())
+        return {
+            part: round(1000 * seconds / max(requests, 1), 1) for part, seconds in spent.items()
+        }
+
+
 @dataclass
 class ClientLog:
     seconds: list[float] = field(default_factory=list)
@@ -278,7 +353,12 @@ def client(
 
 
 def load_test(
-    base: str, headers: dict[str, str], clients: int, count: int, limit: float
+    base: str,
+    headers: dict[str, str],
+    clients: int,
+    count: int,
+    limit: float,
+    meter: CpuMeter | None = None,
 ) -> dict[str, Any]:
     """``clients`` users at once, each asking up to ``count`` questions within ``limit`` s."""
     logs = [ClientLog() for _ in range(clients)]
@@ -288,6 +368,8 @@ def load_test(
         logs[number] = client(base, headers, number, count, deadline)
 
     threads = [threading.Thread(target=work, args=(number,)) for number in range(clients)]
+    if meter:
+        meter.start()
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -296,6 +378,7 @@ def load_test(
     elapsed = time.perf_counter() - started
     seconds = [value for log in logs for value in log.seconds]
     errors = [error for log in logs for error in log.errors]
+    cpu = meter.per_request_ms(len(seconds)) if meter else {}
     return {
         "clients": clients,
         "requests": len(seconds),
@@ -304,6 +387,7 @@ def load_test(
         "wall_seconds": round(elapsed, 2),
         "requests_per_s": round(len(seconds) / elapsed, 2),
         **latency_summary(seconds),
+        "cpu_ms_per_request": cpu,
     }
 
 
@@ -313,18 +397,22 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     rounds = []
     with (
         temporary_database(arguments.home, arguments.server_url) as url,
-        served_app(arguments, url) as (base, kit),
+        served_app(arguments, url) as (served, kit),
     ):
+        base = served.base
+        meter = CpuMeter(served, kit)
         run.record_server(kit.database.engine)
         headers = sign_in(base, register_with_documents(base))
         # Warm-up: every worker thread loads its caches with every question before timing.
         warm = max(arguments.clients) * (arguments.workers if arguments.server == "gunicorn" else 1)
         load_test(base, headers, warm, len(QUESTIONS), 300.0)
         for clients in arguments.clients:
-            rounds.append(load_test(base, headers, clients, arguments.requests, arguments.seconds))
+            rounds.append(
+                load_test(base, headers, clients, arguments.requests, arguments.seconds, meter)
+            )
             print(f"{clients} clients: {rounds[-1]}", flush=True)
     print_table(
-        ["clients", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"],
+        ["clients", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/request"],
         [
             [
                 row["clients"],
@@ -334,6 +422,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                 row["p50_ms"],
                 row["p95_ms"],
                 row["p99_ms"],
+                " ".join(f"{part} {ms}" for part, ms in row["cpu_ms_per_request"].items()),
             ]
             for row in rounds
         ],
