@@ -49,28 +49,41 @@ class RetrievedChunk:
     @classmethod
     def from_row(
         cls,
-        chunk: Chunk,
-        document: tuple[str, str],
+        row: Any,
         score: float,
         dense_score: float | None = None,
         text_score: float | None = None,
     ) -> RetrievedChunk:
-        """A stored chunk with its document's ``(title, source)`` and its scores."""
-        title, source = document
+        """A row of :data:`CHUNK_COLUMNS` with its scores."""
         return cls(
-            chunk_id=chunk.id,
-            document_id=chunk.document_id,
-            title=title,
-            source=source,
-            page_number=chunk.page_number,
-            section_title=chunk.section_title,
-            content=chunk.content,
-            start_char=chunk.start_char,
-            end_char=chunk.end_char,
+            chunk_id=row.id,
+            document_id=row.document_id,
+            title=row.title,
+            source=row.source,
+            page_number=row.page_number,
+            section_title=row.section_title,
+            content=row.content,
+            start_char=row.start_char,
+            end_char=row.end_char,
             score=score,
             dense_score=dense_score,
             text_score=text_score,
         )
+
+
+# What a retrieved chunk is read as: plain columns, not ORM objects, which would cost their
+# bookkeeping for rows only read once.
+CHUNK_COLUMNS = (
+    Chunk.id,
+    Chunk.document_id,
+    Document.title,
+    Document.source,
+    Chunk.page_number,
+    Chunk.section_title,
+    Chunk.content,
+    Chunk.start_char,
+    Chunk.end_char,
+)
 
 
 @dataclass(frozen=True)
@@ -239,15 +252,15 @@ def load_chunks(
     """The chunks behind ranked ids, in rank order, with their documents."""
     ids = [uuid.UUID(chunk_id) for chunk_id, _ in ranked]
     rows = session.execute(
-        sa.select(Chunk, Document.title, Document.source)
+        sa.select(*CHUNK_COLUMNS)
         .join(Document, Document.id == Chunk.document_id)
         .where(Chunk.id.in_(ids))
     ).all()
-    by_id = {str(chunk.id): (chunk, (title, source)) for chunk, title, source in rows}
+    by_id = {str(row.id): row for row in rows}
     dense_scores, text_scores = dict(dense), dict(text)
     return [
         RetrievedChunk.from_row(
-            *by_id[chunk_id], score, dense_scores.get(chunk_id), text_scores.get(chunk_id)
+            by_id[chunk_id], score, dense_scores.get(chunk_id), text_scores.get(chunk_id)
         )
         for chunk_id, score in ranked
         if chunk_id in by_id  # else deleted between the search and this read
