@@ -16,12 +16,16 @@ Runtime), or ``auto`` (default): ``torch-bf16`` on CPUs with native bfloat16 ins
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import numpy.typing as npt
 
 from ragkit.errors import ConfigurationError, EmbeddingError
 from ragkit.local_models import ModelFiles, SentenceModel, query_encoder
@@ -32,6 +36,10 @@ if TYPE_CHECKING:
     from llama_index.core.base.embeddings.base import BaseEmbedding
 
 Tokenizer = Callable[[str], Sequence[Any]]
+# Questions whose vectors a model keeps (as arrays, 3 KiB each): the same question comes from
+# many users, and a conversation's previous exchange is searched as a text of its own. Keyed by
+# the text alone, a kept vector is the one the model would compute again.
+QUESTIONS_CACHED = 4096
 _cache: dict[tuple[str, int, str, str, Path], EmbeddingModel] = {}
 _cache_lock = threading.Lock()
 
@@ -69,6 +77,7 @@ class EmbeddingModel:
         self._embedding = embedding
         self._build = build
         self._lock = threading.Lock()
+        self._queries = functools.lru_cache(maxsize=QUESTIONS_CACHED)(self._embed_query)
 
     def __repr__(self) -> str:
         return f"EmbeddingModel({self.name!r}, dimensions={self.dimensions}, {self.backend})"
@@ -101,13 +110,17 @@ class EmbeddingModel:
         return result
 
     def embed_query(self, text: str) -> list[float]:
-        """Embed a question."""
+        """Embed a question (each text once: see :data:`QUESTIONS_CACHED`)."""
+        return self._queries(text).tolist()
+
+    def _embed_query(self, text: str) -> npt.NDArray[np.float64]:
         if self.query_encoder is not None:
-            return self.embed_sentences([text])[0]
+            return np.asarray(self.embed_sentences([text])[0], dtype=np.float64)
         try:
-            return self.embedding.get_query_embedding(text)
+            vector = self.embedding.get_query_embedding(text)
         except Exception as error:
             raise EmbeddingError(f"embedding with {self.name} failed: {error}") from error
+        return np.asarray(vector, dtype=np.float64)
 
     def embed_sentences(self, texts: Sequence[str]) -> list[list[float]]:
         """Embed short texts compared with questions: answer sentences, questions asked."""
