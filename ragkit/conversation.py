@@ -21,13 +21,13 @@ from __future__ import annotations
 import enum
 import math
 import re
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ragkit.answer import Turn
+    from ragkit.fusion import Ranked
     from ragkit.retrieve import RetrievedChunk, Retriever, SearchOptions
 
 # How many of the question's own candidates a reference-word follow-up may re-order.
@@ -151,29 +151,33 @@ def resolve(question: str, history: Sequence[Turn]) -> Resolution:
 
 
 def with_context_prior(
-    own: Sequence[RetrievedChunk], context: Sequence[RetrievedChunk], weight: float
+    own: Sequence[RetrievedChunk], context: Ranked, weight: float
 ) -> list[RetrievedChunk]:
     """The question's own candidates, re-ranked with the previous exchange as a soft prior.
 
     Each candidate's score (scaled so the best is 1) gains ``weight`` times its score in the
-    context's search (0 when the context did not find it). Only the question's own candidates
-    take part, so an unrelated previous turn leaves the order as it was.
+    context's search (``context``: chunk ids and scores; 0 when the context did not find it).
+    Only the question's own candidates take part, so an unrelated previous turn leaves the
+    order as it was.
     """
-    own_scores = _scaled(own)
+    own_scores = _scaled([(str(chunk.chunk_id), chunk.score) for chunk in own])
     context_scores = _scaled(context)
     rescored = [
-        (own_scores[chunk.chunk_id] + weight * context_scores.get(chunk.chunk_id, 0.0), chunk)
+        (
+            own_scores[str(chunk.chunk_id)] + weight * context_scores.get(str(chunk.chunk_id), 0.0),
+            chunk,
+        )
         for chunk in own
     ]
     rescored.sort(key=lambda item: -item[0])
     return [chunk for _, chunk in rescored]
 
 
-def _scaled(chunks: Sequence[RetrievedChunk]) -> dict[uuid.UUID, float]:
-    best = max((chunk.score for chunk in chunks), default=0.0)
+def _scaled(ranked: Ranked) -> dict[str, float]:
+    best = max((score for _, score in ranked), default=0.0)
     if best <= 0:
-        return {chunk.chunk_id: 0.0 for chunk in chunks}
-    return {chunk.chunk_id: max(chunk.score, 0.0) / best for chunk in chunks}
+        return {chunk_id: 0.0 for chunk_id, _ in ranked}
+    return {chunk_id: max(score, 0.0) / best for chunk_id, score in ranked}
 
 
 def blend(question: Sequence[float], expanded: Sequence[float]) -> list[float]:
@@ -207,7 +211,7 @@ def search_in_conversation(
     pool = options.with_top_k(max(options.top_k, CANDIDATE_POOL))
     own = retriever.search(question, pool, embedding)
     if resolution.follow_up is FollowUp.NONE:
-        context = retriever.search(context_of(history), pool)
+        context = retriever.rank(context_of(history), pool)
         chunks = with_context_prior(own, context, CONTEXT_WEIGHT)[: options.top_k]
         return Found(question, chunks, embedding)
     # A reference word alone does not make a follow-up ("What did Microsoft announce that it
@@ -215,6 +219,6 @@ def search_in_conversation(
     # context-expanded search only re-orders them.
     query = resolution.search_query
     query_embedding = retriever.model.embed_query(query)
-    expanded = retriever.search(query, pool, query_embedding)
-    chunks = with_context_prior(own, expanded, CONTEXT_WEIGHT)[: options.top_k]
+    expanded_ranking = retriever.rank(query, pool, query_embedding)
+    chunks = with_context_prior(own, expanded_ranking, CONTEXT_WEIGHT)[: options.top_k]
     return Found(query, chunks, blend(embedding, query_embedding))

@@ -213,6 +213,16 @@ class Retriever:
             text = self._text(session, query, options)
             return load_chunks(session, options.rank(dense, text)[: options.top_k], dense, text)
 
+    def rank(
+        self, query: str, options: SearchOptions, embedding: Sequence[float] | None = None
+    ) -> Ranked:
+        """The ids and scores of the chunks :meth:`search` would return, without reading the
+        chunks: enough to re-rank others by."""
+        with self.session() as session:
+            dense = self._dense(session, query, options, embedding)
+            text = self._text(session, query, options)
+            return options.rank(dense, text)[: options.top_k]
+
     def _dense(
         self,
         session: Session,
