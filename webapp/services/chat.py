@@ -93,15 +93,15 @@ def messages(conversation: Conversation) -> list[Message]:
 def history(conversation: Conversation) -> list[Turn]:
     """The last turns before the new question, oldest first, for follow-up questions."""
     recent = db.session.execute(
-        db.select(Message)
+        db.select(Message.role, Message.content)  # read, not tracked: they are not changed
         .where(
             Message.conversation_id == conversation.id,
             Message.role.in_([MessageRole.USER, MessageRole.ASSISTANT]),
         )
         .order_by(Message.created_at.desc(), Message.id.desc())
         .limit(HISTORY_TURNS)
-    ).scalars()
-    return [Turn(message.role, message.content) for message in reversed(list(recent))]
+    ).all()
+    return [Turn(role, content) for role, content in reversed(recent)]
 
 
 def add_question(conversation: Conversation, question: Question) -> tuple[Message, list[Turn]]:
