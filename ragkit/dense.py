@@ -95,4 +95,13 @@ def nearest_chunks(
     """
     exact = exact_search_pays(organization_chunks, document_ids)
     query = nearest_query(rows, query_embedding, organization, limit, document_ids, exact=exact)
-    return [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]
+    if not exact:
+        return [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]
+    # An organization holding most of the table would be read by a sequential scan that
+    # evaluates the organization filter on every row's metadata, kept out of line in TOAST:
+    # 4x slower than its index (12.6k rows alone: 50 ms vs 12 ms), a cost the planner omits.
+    # (A failed statement rolls the transaction back, and the SET LOCAL with it.)
+    session.execute(sa.text("SET LOCAL enable_seqscan = off"))
+    found = [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]
+    session.execute(sa.text("RESET enable_seqscan"))
+    return found
