@@ -26,7 +26,9 @@ application's `organizations.id` as text.
 Not shown: the vector tables `data_<index name>` (one per embedding-model generation, listed in
 `vector_indexes`; the first, `data_embeddings_1`, is created by migration 0001). Each row is a
 chunk's embedding, keyed by the chunk id (`node_id`), with an HNSW cosine index (lexical search
-reads `postings`, so the tables have no text-search column since migration 0010).
+reads `postings`, so the tables have no text-search column since migration 0010). The vector is
+kept in the row (`STORAGE MAIN`, migration 0011) so that an exact scan of an organization reads
+no TOAST pages.
 
 """
 
