@@ -24,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,6 +64,9 @@ QUESTIONS = (
     "What happens when a payment fails?",
 )
 
+# Whether each round's questions are sent as unique texts (see Wording).
+QUESTION_MODES = {"repeated": [False], "unique": [True], "both": [False, True]}
+
 
 def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -80,6 +84,13 @@ def parse_arguments(argv: Sequence[str] | None) -> argparse.Namespace:
         "--redis-url",
         default="redis://127.0.0.1:6379/14",
         help="Redis for the revoked-token list and the rate limits (read on each request)",
+    )
+    parser.add_argument(
+        "--questions",
+        choices=list(QUESTION_MODES),
+        default="both",
+        help="repeated: the 10 questions as they are; unique: never the same text twice (each "
+        "spaced differently, same words), so no question's vector is kept from before",
     )
     parser.add_argument("--server", choices=["gunicorn", "in-process"], default="gunicorn")
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
@@ -330,8 +341,44 @@ class ClientLog:
     errors: list[str] = field(default_factory=list)
 
 
+def spaced(question: str, variant: int) -> str:
+    """``question`` with its word gaps widened by the base-4 digits of ``variant``: a distinct
+    text for each variant, the same words for the tokenizer and the text search."""
+    words = question.split(" ")
+    gaps = []
+    for _ in words[1:]:
+        variant, digit = divmod(variant, 4)
+        gaps.append(" " * (1 + digit))
+    if variant:
+        raise SystemExit(f"{question!r} was asked more often than it can be spaced differently")
+    return words[0] + "".join(gap + word for gap, word in zip(gaps, words[1:]))
+
+
+class Wording:
+    """The text each question is sent as: itself, or (``unique``) spaced differently each time
+    it is asked, so that no text repeats and nothing kept for a text asked before (question
+    vectors, the previous exchange's vector) is reused, while the answer is the same."""
+
+    def __init__(self, unique: bool) -> None:
+        self.unique = unique
+        self._asked: Counter[str] = Counter()
+        self._lock = threading.Lock()
+
+    def __call__(self, question: str) -> str:
+        if not self.unique:
+            return question
+        with self._lock:
+            self._asked[question] += 1
+            return spaced(question, self._asked[question])
+
+
 def client(
-    base: str, headers: dict[str, str], number: int, count: int, deadline: float
+    base: str,
+    headers: dict[str, str],
+    number: int,
+    count: int,
+    deadline: float,
+    wording: Wording,
 ) -> ClientLog:
     """One user: a conversation of up to ``count`` questions, asked one after another."""
     log = ClientLog()
@@ -343,7 +390,7 @@ def client(
         for turn in range(count):
             if time.perf_counter() > deadline:
                 break
-            question = QUESTIONS[(number + turn) % len(QUESTIONS)]
+            question = wording(QUESTIONS[(number + turn) % len(QUESTIONS)])
             started = time.perf_counter()
             response = session.post(url, json={"content": question}, timeout=120)
             log.seconds.append(time.perf_counter() - started)
@@ -359,13 +406,15 @@ def load_test(
     count: int,
     limit: float,
     meter: CpuMeter | None = None,
+    wording: Wording | None = None,
 ) -> dict[str, Any]:
     """``clients`` users at once, each asking up to ``count`` questions within ``limit`` s."""
     logs = [ClientLog() for _ in range(clients)]
     deadline = time.perf_counter() + limit
+    wording = wording or Wording(unique=False)
 
     def work(number: int) -> None:
-        logs[number] = client(base, headers, number, count, deadline)
+        logs[number] = client(base, headers, number, count, deadline, wording)
 
     threads = [threading.Thread(target=work, args=(number,)) for number in range(clients)]
     if meter:
@@ -380,6 +429,7 @@ def load_test(
     errors = [error for log in logs for error in log.errors]
     cpu = meter.per_request_ms(len(seconds)) if meter else {}
     return {
+        "questions": "unique" if wording.unique else "repeated",
         "clients": clients,
         "requests": len(seconds),
         "errors": len(errors),
@@ -406,15 +456,27 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         # Warm-up: every worker thread loads its caches with every question before timing.
         warm = max(arguments.clients) * (arguments.workers if arguments.server == "gunicorn" else 1)
         load_test(base, headers, warm, len(QUESTIONS), 300.0)
-        for clients in arguments.clients:
-            rounds.append(
-                load_test(base, headers, clients, arguments.requests, arguments.seconds, meter)
-            )
-            print(f"{clients} clients: {rounds[-1]}", flush=True)
+        for unique in QUESTION_MODES[arguments.questions]:
+            for clients in arguments.clients:
+                limits = (arguments.requests, arguments.seconds)
+                round_ = load_test(base, headers, clients, *limits, meter, Wording(unique))
+                rounds.append(round_)
+                print(f"{round_['questions']} questions, {clients} clients: {round_}", flush=True)
     print_table(
-        ["clients", "requests", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms", "CPU ms/request"],
+        [
+            "questions",
+            "clients",
+            "requests",
+            "errors",
+            "req/s",
+            "p50 ms",
+            "p95 ms",
+            "p99 ms",
+            "CPU ms/request",
+        ],
         [
             [
+                row["questions"],
                 row["clients"],
                 row["requests"],
                 row["errors"],
