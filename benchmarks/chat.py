@@ -317,8 +317,9 @@ class CpuMeter:
             backends = connection.scalars(
                 sa.text("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
             ).all()
+        parts = {"database": list(backends), "benchmark": [os.getpid()]}
         web = [pid for pid in self.served.web_processes() if pid != os.getpid()]
-        return {"web": web, "database": list(backends), "benchmark": [os.getpid()]}
+        return {"web": web, **parts} if web else parts  # in process: the app is "benchmark"
 
     def start(self) -> None:
         self.before = {part: cpu_seconds(pids) for part, pids in self.processes().items()}
