@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import pytest
 import redis
 import requests
-from rq import Worker
+from rq import Queue, Worker
 
 from webapp.serve import (
     RESTART_FIRST_SECONDS,
@@ -29,6 +30,7 @@ from webapp.serve import (
     port_number,
     restart_delay,
 )
+from workers.queue import prefixed
 
 ROOT = Path(__file__).resolve().parents[2]
 START_SECONDS = 180
@@ -47,6 +49,7 @@ class Launcher:
 
     def __init__(self, port: int, env: dict[str, str], demo: bool = True) -> None:
         self.port = port
+        self.prefix = env["RAGKIT_QUEUE_PREFIX"]
         self.lines: list[str] = []
         self.process = subprocess.Popen(
             [
@@ -84,16 +87,21 @@ class Launcher:
             if found:
                 return found[0][len(prefix) :].strip()
             time.sleep(0.2)
-        raise AssertionError(f"no {prefix!r} line; output:\n" + "\n".join(self.lines[-40:]))
+        raise AssertionError(f"no {prefix!r} line; output:\n" + self.output())
+
+    def output(self) -> str:
+        return "\n".join(self.lines[-60:])
 
 
 def launcher_env(database_url: str, redis_url: str, folder: Path) -> dict[str, str]:
+    """The launcher's settings; queues of its own, so that no other worker takes its jobs."""
     env = {
         **os.environ,
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
         "RAGKIT_HOME": str(folder / "home"),
         "MEDIA_ROOT": str(folder / "media"),
+        "RAGKIT_QUEUE_PREFIX": f"serve-{uuid.uuid4().hex[:12]}",
     }
     env.pop("PORT", None)
     return env
@@ -106,7 +114,7 @@ def launcher(database_url: str, redis_url: str, tmp_path: Path) -> Iterator[Laun
     started.stop()
 
 
-def wait_until_ready(url: str, headers: dict[str, str]) -> dict[str, str]:
+def wait_until_ready(launcher: Launcher, url: str, headers: dict[str, str]) -> dict[str, str]:
     """The status of each example document, once none is still waiting or processing.
 
     Other tests may have added documents of their own to the demo organization: only the
@@ -121,7 +129,7 @@ def wait_until_ready(url: str, headers: dict[str, str]) -> dict[str, str]:
         examples = {name: statuses.get(name) for name in EXAMPLE_FILES}
         if all(status in ("ready", "failed") for status in examples.values()):
             return examples
-        assert time.monotonic() < deadline, examples
+        assert time.monotonic() < deadline, f"{examples}; output:\n" + launcher.output()
         time.sleep(1)
 
 
@@ -139,7 +147,7 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
         f"{url}/api/v1/auth/login", json={"email": email, "password": password}, timeout=10
     )
     headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
-    assert set(wait_until_ready(url, headers).values()) == {"ready"}
+    assert set(wait_until_ready(launcher, url, headers).values()) == {"ready"}
 
     public = f"{url}/api/v1/public/widgets/{key}"
     visitor = {"Origin": f"http://localhost:{launcher.port}"}
@@ -155,14 +163,14 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     assert not answer["abstained"]
     assert answer["citations"][0]["title"] == FAQ_TITLE
     connection = redis.Redis.from_url(redis_url)
-    assert len(Worker.all(connection=connection)) == 1
+    assert len(launched_workers(connection, launcher)) == 1, launcher.output()
 
     launcher.process.send_signal(signal.SIGINT)
 
     assert launcher.process.wait(timeout=60) == 0
     with pytest.raises(requests.ConnectionError, match="Connection refused"):
         requests.get(f"{url}/widget.js", timeout=5)
-    assert Worker.all(connection=connection) == []
+    assert launched_workers(connection, launcher) == []
 
 
 def test_the_port_comes_from_the_option_then_port_then_5000(
@@ -314,9 +322,16 @@ def wait_for(what: str, condition: Callable[[], Any], seconds: float = START_SEC
     return found
 
 
-def worker_pids(connection: redis.Redis) -> set[int]:
-    """Process ids of the registered workers that are still running."""
-    return {w.pid for w in Worker.all(connection=connection) if w.pid and process_state(w.pid)}
+def launched_workers(connection: redis.Redis, launcher: Launcher) -> list[Worker]:
+    """The registered workers taking the launcher's ingest jobs."""
+    ingest = Queue(prefixed("ingest", launcher.prefix), connection=connection)
+    return Worker.all(queue=ingest)
+
+
+def worker_pids(connection: redis.Redis, launcher: Launcher) -> set[int]:
+    """Process ids of the launcher's registered workers that are still running."""
+    workers = launched_workers(connection, launcher)
+    return {w.pid for w in workers if w.pid and process_state(w.pid)}
 
 
 def web_app_pid(launcher: Launcher) -> int:
@@ -341,12 +356,12 @@ def test_a_killed_worker_or_web_app_is_started_again_and_the_rest_keeps_answerin
     probe: Prober | None = None
     try:
         url = launcher.wait_for("ragkit is running at").split()[0]
-        (first,) = wait_for("the worker", lambda: worker_pids(connection))
+        (first,) = wait_for("the worker", lambda: worker_pids(connection, launcher))
         probe = Prober(url)
 
         os.kill(first, signal.SIGKILL)
         killed = time.monotonic()
-        (second,) = wait_for("a new worker", lambda: worker_pids(connection) - {first})
+        (second,) = wait_for("a new worker", lambda: worker_pids(connection, launcher) - {first})
         worker_back = time.monotonic() - killed
         assert probe.failures(since=killed) == 0
         web = web_app_pid(launcher)
@@ -356,7 +371,7 @@ def test_a_killed_worker_or_web_app_is_started_again_and_the_rest_keeps_answerin
         killed = time.monotonic()
         answered = wait_for("the web app again", lambda: probe and probe.answered(killed))
         assert web_app_pid(launcher) != web
-        assert second in worker_pids(connection)  # the worker ran on meanwhile
+        assert second in worker_pids(connection, launcher)  # the worker ran on meanwhile
         output = "\n".join(launcher.lines)
         assert "the worker exited (killed by SIGKILL); restarting it in 1 s" in output
         assert "the web app exited (killed by SIGKILL); restarting it in 1 s" in output
@@ -368,7 +383,7 @@ def test_a_killed_worker_or_web_app_is_started_again_and_the_rest_keeps_answerin
 
         launcher.process.send_signal(signal.SIGTERM)
         assert launcher.process.wait(timeout=60) == 0
-        assert not worker_pids(connection)
+        assert not worker_pids(connection, launcher)
         assert process_state(second) is None
     finally:
         if probe is not None:
