@@ -162,7 +162,10 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     answer = asked.json()["assistant_message"]
     assert not answer["abstained"]
     assert answer["citations"][0]["title"] == FAQ_TITLE
+    # The demo documents were ingested before the worker started; it registers once its
+    # model is loaded.
     connection = redis.Redis.from_url(redis_url)
+    wait_for("the worker", lambda: launched_workers(connection, launcher), launcher=launcher)
     assert len(launched_workers(connection, launcher)) == 1, launcher.output()
 
     launcher.process.send_signal(signal.SIGINT)
@@ -314,10 +317,16 @@ class Prober:
         self.thread.join(timeout=5)
 
 
-def wait_for(what: str, condition: Callable[[], Any], seconds: float = START_SECONDS) -> Any:
+def wait_for(
+    what: str,
+    condition: Callable[[], Any],
+    seconds: float = START_SECONDS,
+    launcher: Launcher | None = None,
+) -> Any:
     deadline = time.monotonic() + seconds
     while not (found := condition()):
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        output = f"; output:\n{launcher.output()}" if launcher else ""
+        assert time.monotonic() < deadline, f"timed out waiting for {what}{output}"
         time.sleep(0.1)
     return found
 
