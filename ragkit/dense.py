@@ -20,10 +20,7 @@ on how much the others store (``benchmarks/tenants.py``). Hence:
   organization's rows. Relaxed order found 0.99-1.0 of the true top 10 where strict order found
   0.94-0.96 (tenants of 21k-96k chunks among 250k), 0.89-0.99 where strict found 0.79-0.82
   (65k-205k among a million). It may return rows slightly out of order, so they are sorted
-  again. The walk keeps ``hnsw.ef_search`` candidates; from ``WIDE_WALK_FROM`` chunks on, at
-  least ``WIDE_EF_SEARCH``: among a million chunks on an idle machine, ef_search 100 found
-  0.94 and 0.92 of the true top 10 for tenants of 163k and 205k chunks, 400 found 0.95 and
-  0.96 for 3-7 ms more (below that size both found 0.96-1.0 at the same speed).
+  again.
 """
 
 from __future__ import annotations
@@ -40,16 +37,6 @@ from ragkit.fusion import Ranked
 # Below this many chunks an exact scan is faster than the filtered HNSW walk (docs/benchmarks.md,
 # "Tenants").
 EXACT_SCAN_BELOW = 50_000
-# From this many chunks the graph walk keeps at least WIDE_EF_SEARCH candidates (see above).
-WIDE_WALK_FROM = 150_000
-WIDE_EF_SEARCH = 400
-
-
-# For this transaction, the configured ef_search or the wider one, whichever is larger.
-WIDEN_WALK = sa.text(
-    "SELECT set_config('hnsw.ef_search', "
-    f"GREATEST(current_setting('hnsw.ef_search')::int, {WIDE_EF_SEARCH})::text, true)"
-)
 
 
 def exact_search_pays(organization_chunks: float | None, document_ids: Sequence[object]) -> bool:
@@ -108,21 +95,8 @@ def nearest_chunks(
     """
     exact = exact_search_pays(organization_chunks, document_ids)
     query = nearest_query(rows, query_embedding, organization, limit, document_ids, exact=exact)
-    if exact:
-        # An organization holding most of the table would be read by a sequential scan that
-        # evaluates the organization filter on every row's metadata, kept out of line in
-        # TOAST: 4x slower than its index (12.6k rows alone: 50 ms vs 12 ms), a cost the
-        # planner omits.
-        setting, name = sa.text("SET LOCAL enable_seqscan = off"), "enable_seqscan"
-    elif organization_chunks is not None and organization_chunks >= WIDE_WALK_FROM:
-        setting, name = WIDEN_WALK, "hnsw.ef_search"
-    else:
+    if not exact:
         return [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]
-    # For this one statement (a failed one rolls the transaction back, the setting with it).
-    session.execute(setting)
-    found = [(node_id, float(similarity)) for node_id, similarity in session.execute(query)]
-    session.execute(sa.text(f"RESET {name}"))
-    return found
     # An organization holding most of the table would be read by a sequential scan that
     # evaluates the organization filter on every row's metadata, kept out of line in TOAST:
     # 4x slower than its index (12.6k rows alone: 50 ms vs 12 ms), a cost the planner omits.

@@ -9,14 +9,7 @@ import sqlalchemy as sa
 
 from ragkit import RagKit
 from ragkit.bm25 import BM25, split_terms
-from ragkit.dense import (
-    EXACT_SCAN_BELOW,
-    WIDE_EF_SEARCH,
-    WIDE_WALK_FROM,
-    WIDEN_WALK,
-    nearest_chunks,
-    nearest_query,
-)
+from ragkit.dense import nearest_chunks, nearest_query
 from ragkit.fusion import fuse, normalise
 from ragkit.index import active_index
 from ragkit.ingest import TextItem
@@ -120,42 +113,6 @@ def test_dense_search_returns_more_rows_than_hnsw_ef_search(kit: RagKit, organiz
         plan = session.execute(sa.text(f"EXPLAIN {inline}")).scalars()
         assert any("embedding_idx" in line for line in plan)
         assert len(nearest_chunks(session, rows, embedding, organization, 120)) == 120
-
-
-@pytest.mark.parametrize(
-    ("chunks", "ef_search_during_search"),
-    [(EXACT_SCAN_BELOW, "100"), (WIDE_WALK_FROM - 1, "100"), (WIDE_WALK_FROM, str(WIDE_EF_SEARCH))],
-)
-def test_the_graph_walk_of_a_large_organization_keeps_more_candidates(
-    kit: RagKit, organization: str, chunks: int, ef_search_during_search: str
-) -> None:
-    kit.pipeline.ingest_texts(
-        organization, [TextItem("a", "A", "The gateway restarts every night at two.")]
-    )
-    seen: list[str] = []
-    with kit.database.sessions() as session:
-        rows = kit.stores.row_model(active_index(session, organization))
-        embedding = kit.model.embed_query("when does the gateway restart")
-        connection = session.connection()
-
-        def note_ef_search(conn: sa.Connection, cursor: object, statement: str, *_: object) -> None:
-            if "ORDER BY" in statement and "walked" in statement:
-                seen.append(conn.exec_driver_sql("SHOW hnsw.ef_search").scalar_one())
-
-        sa.event.listen(connection, "after_cursor_execute", note_ef_search)
-        try:
-            found = nearest_chunks(
-                session, rows, embedding, organization, 5, organization_chunks=chunks
-            )
-        finally:
-            sa.event.remove(connection, "after_cursor_execute", note_ef_search)
-        assert len(found) == 1
-        assert seen == [ef_search_during_search]
-        # The setting lasts for that search only, and a larger configured one is kept.
-        assert session.execute(sa.text("SHOW hnsw.ef_search")).scalar() == "100"
-        session.execute(sa.text("SET LOCAL hnsw.ef_search = 1000"))
-        session.execute(WIDEN_WALK)
-        assert session.execute(sa.text("SHOW hnsw.ef_search")).scalar() == "1000"
 
 
 def test_fusion_adds_normalised_scores() -> None:
