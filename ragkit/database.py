@@ -127,7 +127,13 @@ class Database:
             url = start_embedded(settings.home)
         database = cls(url=url, engine=create_engine(url, settings))
         if migrate:
-            database.upgrade()
+            try:
+                database.upgrade()
+            except sa.exc.OperationalError as error:
+                database.close()
+                raise DatabaseError(
+                    f"cannot reach the database {database.description}: {error.orig}"
+                ) from error
         return database
 
     @property

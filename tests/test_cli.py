@@ -261,3 +261,21 @@ def test_help_loads_neither_torch_nor_llama_index() -> None:
         [sys.executable, "-c", probe], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_a_database_that_cannot_be_reached_is_an_error_not_a_traceback(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "no-server"
+    monkeypatch.setenv(
+        "DATABASE_URL", f"postgresql+psycopg://postgres:secret@/ragkit?host={missing}"
+    )
+    monkeypatch.setenv("RAGKIT_HOME", str(tmp_path / "home"))
+
+    assert main(["status"]) == 1
+
+    error = capsys.readouterr().err
+    assert "cannot reach the database" in error
+    assert str(missing) in error
+    assert "Traceback" not in error
+    assert "secret" not in error
