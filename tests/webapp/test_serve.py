@@ -163,9 +163,10 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     assert not answer["abstained"]
     assert answer["citations"][0]["title"] == FAQ_TITLE
     # The demo documents were ingested before the worker started; it registers once its
-    # model is loaded.
+    # model is loaded, and handles signals once it waits for jobs (RQ installs its handlers
+    # after registering and starting the scheduler).
     connection = redis.Redis.from_url(redis_url)
-    wait_for("the worker", lambda: launched_workers(connection, launcher), launcher=launcher)
+    wait_for("the worker", lambda: waiting_workers(connection, launcher), launcher=launcher)
     assert len(launched_workers(connection, launcher)) == 1, launcher.output()
 
     launcher.process.send_signal(signal.SIGINT)
@@ -173,7 +174,7 @@ def test_run_command_serves_the_demo_answering_and_ctrl_c_stops_everything(
     assert launcher.process.wait(timeout=60) == 0
     with pytest.raises(requests.ConnectionError, match="Connection refused"):
         requests.get(f"{url}/widget.js", timeout=5)
-    assert launched_workers(connection, launcher) == []
+    assert launched_workers(connection, launcher) == [], launcher.output()
 
 
 def test_the_port_comes_from_the_option_then_port_then_5000(
@@ -335,6 +336,11 @@ def launched_workers(connection: redis.Redis, launcher: Launcher) -> list[Worker
     """The registered workers taking the launcher's ingest jobs."""
     ingest = Queue(prefixed("ingest", launcher.prefix), connection=connection)
     return Worker.all(queue=ingest)
+
+
+def waiting_workers(connection: redis.Redis, launcher: Launcher) -> list[Worker]:
+    """The launcher's workers that are waiting for jobs."""
+    return [w for w in launched_workers(connection, launcher) if w.get_state() == "idle"]
 
 
 def worker_pids(connection: redis.Redis, launcher: Launcher) -> set[int]:
